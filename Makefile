@@ -1,0 +1,47 @@
+# stockroute — PGXS build.
+#
+#   make && make install          build and install into the server of pg_config
+#   make installcheck             pg_regress + isolation specs against a running server
+#   make test                     everything on a fresh machine (packages, build with
+#                                 -Werror, install, throwaway cluster, all suites)
+#   make demo                     throwaway cluster, demo network, orders routed
+
+EXTENSION  = stockroute
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big = stockroute
+OBJS = src/stockroute.o src/reservation.o
+
+# The install script is built from its parts, in this order.  The parts are
+# numbered because PostgreSQL 15's pg_regress reads ./sql/<test>.sql before
+# --inputdir, so a part may never share a name with a test.
+SQL_PARTS = sql/10_schema.sql sql/20_reservation.sql
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+
+TESTS      = $(sort $(wildcard test/sql/*.sql))
+REGRESS    = $(patsubst test/sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=test
+ISOLATION  = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test
+EXTRA_CLEAN = .test-summary
+
+# -Wextra minus unused-parameter, which PostgreSQL's own headers trip (bufpage.h)
+PG_CFLAGS = -Wextra -Wno-unused-parameter
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
+	cat $(SQL_PARTS) > $@
+
+.PHONY: test demo deps
+deps:
+	scripts/install-deps.sh
+
+test:
+	scripts/test.sh
+
+demo:
+	scripts/demo.sh

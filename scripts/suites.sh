@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs every suite against the server in PG* (called by scripts/test.sh inside
+# pg_virtualenv); appends "passed failed name" lines to the summary file.
+set -uo pipefail
+summary=$1
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+record() { echo "$1 $2 $3" >> "$summary"; }
+
+# record a runner's counts; a runner that failed without naming a failed test
+# (it could not build or connect) counts as one failure
+record_run() {   # rc passed failed name
+    local failed=$3
+    [ "$1" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
+    record "$2" "$failed" "$4"
+}
+
+# pure-C solver checks: exact references, MILP comparison, fuzzing
+if [ -d test/solver ]; then
+    make -s -C test/solver check > "$out/solver.out" 2>&1; rc=$?
+    cat "$out/solver.out"
+    record_run $rc "$(grep -c '^ok ' "$out/solver.out")" "$(grep -c '^not ok ' "$out/solver.out")" solver
+fi
+
+# pg_regress (SQL tests and the pgTAP files in regress form)
+make installcheck ISOLATION= > "$out/regress.out" 2>&1; rc=$?
+cat "$out/regress.out"
+record_run $rc "$(grep -cE '\.\.\. ok' "$out/regress.out")" "$(grep -cE '\.\.\. (FAILED|failed)' "$out/regress.out")" pg_regress
+[ -f regression.diffs ] && head -200 regression.diffs
+
+# isolation specs
+make installcheck REGRESS= > "$out/isolation.out" 2>&1; rc=$?
+cat "$out/isolation.out"
+record_run $rc "$(grep -cE '\.\.\. ok' "$out/isolation.out")" "$(grep -cE '\.\.\. (FAILED|failed)' "$out/isolation.out")" isolation
+[ -f output_iso/regression.diffs ] && head -200 output_iso/regression.diffs
+
+# pgTAP suites again under pg_prove, in a database of their own
+dropdb --if-exists stockroute_tap >/dev/null 2>&1
+createdb stockroute_tap
+pg_prove -d stockroute_tap test/sql/tap_*.sql > "$out/prove.out" 2>&1; rc=$?
+cat "$out/prove.out"
+ok=$(grep -cE '\.\. ok' "$out/prove.out")
+files=$(ls test/sql/tap_*.sql | wc -l)
+record_run $rc "$ok" "$((files - ok))" pg_prove
+
+# shell-level tests (dump/restore, crash recovery, ...)
+for t in test/scripts/*.sh; do
+    [ -e "$t" ] || continue
+    name=$(basename "$t" .sh)
+    if bash "$t" > "$out/$name.out" 2>&1; then
+        record 1 0 "$name"
+    else
+        cat "$out/$name.out"
+        record 0 1 "$name"
+    fi
+done
+exit 0

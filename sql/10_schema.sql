@@ -1,0 +1,423 @@
+-- stockroute install script, part 1: the data model.
+-- The versioned script sql/stockroute--<version>.sql is built from the parts
+-- listed in the Makefile (SQL_PARTS); edit the parts, never the built file.
+
+\echo Use "CREATE EXTENSION stockroute" to load this file. \quit
+
+-- Locations -----------------------------------------------------------------
+
+CREATE TABLE stockroute.node (
+    node_id         text PRIMARY KEY CHECK (node_id <> ''),
+    name            text NOT NULL DEFAULT '',
+    kind            text NOT NULL DEFAULT 'warehouse'
+                    CHECK (kind ~ '^[a-z0-9_]+$'),
+    lat             float8 CHECK (lat BETWEEN -90 AND 90),
+    lon             float8 CHECK (lon BETWEEN -180 AND 180),
+    country         text CHECK (country ~ '^[A-Z]{2}$'),
+    region          text,
+    postal_code     text,
+    status          text NOT NULL DEFAULT 'active'
+                    CHECK (status IN ('active', 'offline', 'draining')),
+    handling_days   integer NOT NULL DEFAULT 1 CHECK (handling_days BETWEEN 0 AND 365),
+    cutoff          time,
+    timezone        text NOT NULL DEFAULT 'UTC'
+                    -- an unknown zone raises "time zone ... not recognized"
+                    CHECK (('2000-01-01 00:00+00'::timestamptz AT TIME ZONE timezone) IS NOT NULL),
+    tags            text[] NOT NULL DEFAULT '{}',
+    priority        integer NOT NULL DEFAULT 0,
+    stale_after     interval NOT NULL DEFAULT '1 day' CHECK (stale_after > '0'::interval),
+    last_event_at   timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CHECK ((lat IS NULL) = (lon IS NULL))
+);
+
+COMMENT ON TABLE stockroute.node IS
+    'A stock location (warehouse, 3PL, store backroom, partner) that can ship orders';
+COMMENT ON COLUMN stockroute.node.status IS
+    'active: routable; draining: keeps its reservations, takes no new ones; offline: takes nothing';
+COMMENT ON COLUMN stockroute.node.handling_days IS
+    'pick-pack-ship days before a shipment leaves the node';
+COMMENT ON COLUMN stockroute.node.cutoff IS
+    'local time (in timezone) after which an order ships the next shipping day';
+COMMENT ON COLUMN stockroute.node.tags IS
+    'capabilities such as hazmat, bonded, ltl, cold_chain';
+COMMENT ON COLUMN stockroute.node.stale_after IS
+    'the node is stale when no event arrived for this long';
+COMMENT ON COLUMN stockroute.node.last_event_at IS
+    'time of the last inventory event received from the node (maintained by ingest)';
+
+-- Items ---------------------------------------------------------------------
+
+CREATE TABLE stockroute.item (
+    sku             text PRIMARY KEY CHECK (sku <> ''),
+    name            text NOT NULL DEFAULT '',
+    weight_kg       float8 NOT NULL DEFAULT 0
+                    CHECK (weight_kg >= 0 AND weight_kg < 'Infinity'::float8),
+    tags            text[] NOT NULL DEFAULT '{}',
+    allowed_nodes   text[],
+    hold_ttl        interval CHECK (hold_ttl > '0'::interval),
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+
+COMMENT ON TABLE stockroute.item IS 'A stock-keeping unit';
+COMMENT ON COLUMN stockroute.item.tags IS 'product attributes such as hazmat, perishable, lot_tracked';
+COMMENT ON COLUMN stockroute.item.allowed_nodes IS 'nodes allowed to ship this SKU; NULL means all';
+COMMENT ON COLUMN stockroute.item.hold_ttl IS
+    'lifetime of a held reservation of this SKU; NULL means stockroute.default_hold_ttl';
+
+-- Stock ---------------------------------------------------------------------
+
+CREATE TABLE stockroute.stock (
+    node_id         text NOT NULL REFERENCES stockroute.node ON UPDATE CASCADE,
+    sku             text NOT NULL REFERENCES stockroute.item ON UPDATE CASCADE,
+    on_hand         bigint NOT NULL DEFAULT 0,
+    reserved        bigint NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+    safety_stock    bigint NOT NULL DEFAULT 0 CHECK (safety_stock >= 0),
+    reorder_point   bigint NOT NULL DEFAULT 0 CHECK (reorder_point >= 0),
+    available       bigint GENERATED ALWAYS AS
+                    (GREATEST(on_hand - reserved - safety_stock, 0)) STORED,
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (node_id, sku)
+);
+
+-- routing reads every node holding one SKU
+CREATE INDEX stock_sku_idx ON stockroute.stock (sku);
+
+COMMENT ON TABLE stockroute.stock IS 'Units of a SKU at a node';
+COMMENT ON COLUMN stockroute.stock.on_hand IS
+    'physical units at the node; may go below reserved (a shortfall) because physical truth is never rejected';
+COMMENT ON COLUMN stockroute.stock.reserved IS
+    'units held or committed by active reservations; maintained by triggers, never written directly';
+COMMENT ON COLUMN stockroute.stock.safety_stock IS 'units never promised to orders';
+COMMENT ON COLUMN stockroute.stock.reorder_point IS 'low-stock threshold for alerts and inventory balancing';
+COMMENT ON COLUMN stockroute.stock.available IS
+    'units that can be promised: on_hand - reserved - safety_stock, never below zero';
+
+CREATE TABLE stockroute.lot (
+    node_id         text NOT NULL,
+    sku             text NOT NULL,
+    lot_code        text NOT NULL CHECK (lot_code <> ''),
+    on_hand         bigint NOT NULL DEFAULT 0,
+    reserved        bigint NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+    expires_on      date,
+    attrs           jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(attrs) = 'object'),
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (node_id, sku, lot_code),
+    FOREIGN KEY (node_id, sku) REFERENCES stockroute.stock ON UPDATE CASCADE
+);
+
+CREATE INDEX lot_sku_expiry_idx ON stockroute.lot (sku, expires_on);
+
+COMMENT ON TABLE stockroute.lot IS 'Lots of lot-tracked SKUs at a node, with expiry and attributes';
+COMMENT ON COLUMN stockroute.lot.reserved IS
+    'units of the lot held or committed by active reservations; maintained by triggers';
+COMMENT ON COLUMN stockroute.lot.attrs IS 'certifications, batch and other lot attributes';
+
+-- Shipping lanes and routing policy ------------------------------------------
+
+CREATE TABLE stockroute.lane (
+    lane_id         bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    node_id         text NOT NULL REFERENCES stockroute.node ON UPDATE CASCADE ON DELETE CASCADE,
+    country         text CHECK (country ~ '^[A-Z]{2}$'),
+    region          text,
+    postal_prefix   text,
+    service         text NOT NULL DEFAULT 'ground' CHECK (service <> ''),
+    mode            text NOT NULL DEFAULT 'parcel'
+                    CHECK (mode IN ('parcel', 'ltl', 'ftl', 'air', 'courier', 'ocean')),
+    base_cost       float8 NOT NULL DEFAULT 0 CHECK (base_cost >= 0 AND base_cost < 'Infinity'),
+    per_kg          float8 NOT NULL DEFAULT 0 CHECK (per_kg >= 0 AND per_kg < 'Infinity'),
+    per_unit        float8 NOT NULL DEFAULT 0 CHECK (per_unit >= 0 AND per_unit < 'Infinity'),
+    transit_days    integer NOT NULL CHECK (transit_days BETWEEN 0 AND 365),
+    min_weight_kg   float8 NOT NULL DEFAULT 0 CHECK (min_weight_kg >= 0),
+    max_weight_kg   float8 CHECK (max_weight_kg > min_weight_kg),
+    hazmat_ok       boolean NOT NULL DEFAULT false,
+    CHECK (region IS NULL OR country IS NOT NULL),
+    CHECK (postal_prefix IS NULL OR country IS NOT NULL)
+);
+
+CREATE INDEX lane_node_idx ON stockroute.lane (node_id, country);
+
+COMMENT ON TABLE stockroute.lane IS
+    'Shipping rate from a node to a destination (country, region or postal prefix; NULL matches any)';
+COMMENT ON COLUMN stockroute.lane.mode IS 'parcel, ltl, ftl, air, courier or ocean';
+COMMENT ON COLUMN stockroute.lane.hazmat_ok IS 'the lane may carry hazmat SKUs';
+
+CREATE TABLE stockroute.profile_history (
+    profile_name    text NOT NULL,
+    version         integer NOT NULL,
+    definition      jsonb NOT NULL,
+    recorded_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (profile_name, version)
+);
+
+COMMENT ON TABLE stockroute.profile_history IS
+    'Every version of every profile, so past decisions can be explained and replayed';
+
+CREATE TABLE stockroute.profile (
+    profile_name        text PRIMARY KEY CHECK (profile_name ~ '^[a-z0-9_]+$'),
+    version             integer NOT NULL DEFAULT 1 CHECK (version > 0),
+    description         text NOT NULL DEFAULT '',
+    builtin             boolean NOT NULL DEFAULT false,
+    w_cost              float8 NOT NULL DEFAULT 1 CHECK (w_cost >= 0 AND w_cost < 'Infinity'),
+    w_days              float8 NOT NULL DEFAULT 1 CHECK (w_days >= 0 AND w_days < 'Infinity'),
+    w_late              float8 NOT NULL DEFAULT 0 CHECK (w_late >= 0 AND w_late < 'Infinity'),
+    w_distance          float8 NOT NULL DEFAULT 0 CHECK (w_distance >= 0 AND w_distance < 'Infinity'),
+    w_balance           float8 NOT NULL DEFAULT 0 CHECK (w_balance >= 0 AND w_balance < 'Infinity'),
+    split_penalty       float8 NOT NULL DEFAULT 0 CHECK (split_penalty >= 0 AND split_penalty < 'Infinity'),
+    backorder_penalty   float8 NOT NULL DEFAULT 1000
+                        CHECK (backorder_penalty >= 0 AND backorder_penalty < 'Infinity'),
+    max_shipments       integer NOT NULL DEFAULT 0 CHECK (max_shipments >= 0),
+    allow_partial       boolean NOT NULL DEFAULT true,
+    ship_complete       boolean NOT NULL DEFAULT false,
+    late_policy         text NOT NULL DEFAULT 'penalize' CHECK (late_policy IN ('penalize', 'exclude')),
+    -- distance cost model used where no lane matches (Jasin & Sinha 2015)
+    dist_fixed          float8 NOT NULL DEFAULT 8.759 CHECK (dist_fixed >= 0 AND dist_fixed < 'Infinity'),
+    dist_per_unit       float8 NOT NULL DEFAULT 0.423 CHECK (dist_per_unit >= 0 AND dist_per_unit < 'Infinity'),
+    dist_per_unit_mile  float8 NOT NULL DEFAULT 0.000541
+                        CHECK (dist_per_unit_mile >= 0 AND dist_per_unit_mile < 'Infinity'),
+    updated_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- the trigger records each version before the row is written; the key
+    -- also makes pg_restore load the history first
+    FOREIGN KEY (profile_name, version) REFERENCES stockroute.profile_history
+);
+
+COMMENT ON TABLE stockroute.profile IS
+    'Named routing policy; every change bumps version and is kept in profile_history';
+COMMENT ON COLUMN stockroute.profile.builtin IS
+    'shipped with the extension (default, cheapest, fastest, closest); read-only';
+COMMENT ON COLUMN stockroute.profile.max_shipments IS '0 means no limit';
+COMMENT ON COLUMN stockroute.profile.backorder_penalty IS 'score per unit left unfilled';
+COMMENT ON COLUMN stockroute.profile.late_policy IS
+    'penalize: lateness against need_by costs w_late per day; exclude: late nodes are not used';
+
+CREATE FUNCTION stockroute.profile_versioning() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    old_def      jsonb;
+    last_version integer;
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.builtin THEN
+        RAISE EXCEPTION 'profile "%" is shipped with stockroute and cannot be changed', OLD.profile_name
+            USING ERRCODE = 'SR012',
+                  HINT = 'Create a profile of your own, e.g. INSERT ... SELECT from this one under a new name.';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.profile_name <> OLD.profile_name THEN
+            RAISE EXCEPTION 'profile_name of profile "%" cannot change', OLD.profile_name
+                USING ERRCODE = 'SR011';
+        END IF;
+        NEW.version := OLD.version + 1;
+    ELSE
+        -- a restore brings its history first: the same version with the
+        -- same definition is already there.  Otherwise a name that existed
+        -- before continues its version sequence.
+        SELECT max(h.version) INTO last_version
+          FROM stockroute.profile_history h WHERE h.profile_name = NEW.profile_name;
+        IF last_version IS NOT NULL THEN
+            SELECT h.definition INTO old_def
+              FROM stockroute.profile_history h
+             WHERE h.profile_name = NEW.profile_name AND h.version = NEW.version;
+            IF old_def = pg_catalog.to_jsonb(NEW) - 'updated_at' THEN
+                RETURN NEW;
+            END IF;
+            NEW.version := last_version + 1;
+        END IF;
+    END IF;
+    NEW.updated_at := pg_catalog.now();
+    INSERT INTO stockroute.profile_history (profile_name, version, definition)
+    VALUES (NEW.profile_name, NEW.version, pg_catalog.to_jsonb(NEW) - 'updated_at');
+    RETURN NEW;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.profile_versioning() IS
+    'Trigger: bumps profile.version on update and records each version in profile_history';
+
+CREATE TRIGGER profile_versioning BEFORE INSERT OR UPDATE OR DELETE ON stockroute.profile
+    FOR EACH ROW EXECUTE FUNCTION stockroute.profile_versioning();
+-- also under session_replication_role = replica (the exact-copy restore), so
+-- the shipped profiles CREATE EXTENSION inserts there get their history too
+ALTER TABLE stockroute.profile ENABLE ALWAYS TRIGGER profile_versioning;
+
+CREATE TABLE stockroute.rule (
+    rule_id         text PRIMARY KEY CHECK (rule_id <> ''),
+    description     text NOT NULL DEFAULT '',
+    match           jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(match) = 'object'),
+    effect          jsonb NOT NULL CHECK (jsonb_typeof(effect) = 'object'),
+    priority        integer NOT NULL DEFAULT 100,
+    enabled         boolean NOT NULL DEFAULT true,
+    valid_from      timestamptz,
+    valid_until     timestamptz,
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CHECK (valid_until > valid_from)
+);
+
+CREATE INDEX rule_priority_idx ON stockroute.rule (priority, rule_id) WHERE enabled;
+
+COMMENT ON TABLE stockroute.rule IS
+    'Buyer- and product-aware routing rules as data: when match holds, effect applies (lower priority first)';
+
+-- Reservations ----------------------------------------------------------------
+
+CREATE TABLE stockroute.reservation (
+    reservation_id  uuid NOT NULL DEFAULT gen_random_uuid(),
+    order_ref       text NOT NULL CHECK (order_ref <> ''),
+    line_ref        text NOT NULL CHECK (line_ref <> ''),
+    sku             text NOT NULL,
+    node_id         text NOT NULL,
+    lot_code        text,
+    qty             bigint NOT NULL CHECK (qty > 0),
+    status          text NOT NULL DEFAULT 'held'
+                    CHECK (status IN ('held', 'committed', 'fulfilled', 'released', 'expired')),
+    expires_at      timestamptz,
+    idempotency_key text CHECK (idempotency_key <> ''),
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    committed_at    timestamptz,
+    closed_at       timestamptz,
+    CHECK (status <> 'held' OR expires_at IS NOT NULL),
+    -- keyed by sku first so stock, lot and reservation can be co-located by sku
+    PRIMARY KEY (sku, reservation_id),
+    UNIQUE (sku, idempotency_key),
+    FOREIGN KEY (node_id, sku) REFERENCES stockroute.stock ON UPDATE CASCADE,
+    FOREIGN KEY (node_id, sku, lot_code) REFERENCES stockroute.lot ON UPDATE CASCADE
+);
+
+CREATE INDEX reservation_order_idx ON stockroute.reservation (order_ref);
+CREATE INDEX reservation_held_expiry_idx ON stockroute.reservation (expires_at)
+    WHERE status = 'held';
+CREATE INDEX reservation_active_idx ON stockroute.reservation (node_id, sku)
+    WHERE status IN ('held', 'committed');
+
+COMMENT ON TABLE stockroute.reservation IS
+    'Units promised to an order line at a node: held -> committed -> fulfilled; held/committed -> released; held -> expired';
+COMMENT ON COLUMN stockroute.reservation.expires_at IS 'a held reservation lapses at this time';
+COMMENT ON COLUMN stockroute.reservation.idempotency_key IS
+    'caller key; a retried reserve() with the same (sku, key) returns the first result';
+
+-- Events, decisions, follow-up work --------------------------------------------
+
+CREATE TABLE stockroute.event (
+    event_id        uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    node_id         text,
+    idempotency_key text,
+    seq             bigint,
+    kind            text,
+    sku             text,
+    lot_code        text,
+    qty             bigint,
+    order_ref       text,
+    occurred_at     timestamptz,
+    received_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    status          text NOT NULL CHECK (status IN ('applied', 'duplicate', 'superseded', 'rejected')),
+    error           text,
+    payload         jsonb NOT NULL
+);
+
+CREATE UNIQUE INDEX event_idempotency_idx ON stockroute.event (node_id, idempotency_key)
+    WHERE status <> 'rejected' AND status <> 'duplicate';
+CREATE INDEX event_stock_idx ON stockroute.event (sku, node_id, occurred_at);
+
+COMMENT ON TABLE stockroute.event IS 'Every inventory event received from a node, with its outcome';
+
+CREATE TABLE stockroute.decision (
+    decision_id     uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    order_ref       text NOT NULL,
+    kind            text NOT NULL CHECK (kind IN ('plan', 'allocate', 'reroute', 'reject', 'simulate')),
+    profile_name    text,
+    profile_version integer,
+    input           jsonb NOT NULL,
+    output          jsonb NOT NULL,
+    solver          jsonb,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+
+CREATE INDEX decision_order_idx ON stockroute.decision (order_ref, created_at);
+
+COMMENT ON TABLE stockroute.decision IS
+    'Audit log of routing decisions: input, plan, profile version and solver statistics';
+
+CREATE TABLE stockroute.backorder (
+    backorder_id    uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    order_ref       text NOT NULL,
+    line_ref        text NOT NULL,
+    sku             text NOT NULL REFERENCES stockroute.item ON UPDATE CASCADE,
+    qty             bigint NOT NULL CHECK (qty > 0),
+    priority        integer NOT NULL DEFAULT 0,
+    status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'allocated', 'cancelled')),
+    order_doc       jsonb NOT NULL,
+    promised_on     date,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+
+CREATE UNIQUE INDEX backorder_open_line_idx ON stockroute.backorder (order_ref, line_ref)
+    WHERE status = 'open';
+CREATE INDEX backorder_sku_idx ON stockroute.backorder (sku, priority DESC, created_at)
+    WHERE status = 'open';
+
+COMMENT ON TABLE stockroute.backorder IS 'Order lines waiting for stock, served by priority then age';
+
+CREATE TABLE stockroute.alert (
+    alert_id        uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    kind            text NOT NULL
+                    CHECK (kind IN ('low_stock', 'stale_node', 'shortfall', 'sync_gap', 'drift')),
+    node_id         text,
+    sku             text,
+    detail          jsonb NOT NULL DEFAULT '{}',
+    status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+    raised_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    resolved_at     timestamptz
+);
+
+-- an open alert is not raised twice
+CREATE UNIQUE INDEX alert_open_idx ON stockroute.alert (kind, coalesce(node_id, ''), coalesce(sku, ''))
+    WHERE status = 'open';
+
+COMMENT ON TABLE stockroute.alert IS 'Operational alerts: low stock, stale node, shortfall, sync gap, drift';
+
+CREATE TABLE stockroute.outbox (
+    outbox_id       uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    topic           text NOT NULL CHECK (topic IN ('shipment', 'alert', 'backorder', 'release')),
+    order_ref       text,
+    node_id         text,
+    payload         jsonb NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    consumed_at     timestamptz
+);
+
+CREATE INDEX outbox_pending_idx ON stockroute.outbox (created_at) WHERE consumed_at IS NULL;
+
+COMMENT ON TABLE stockroute.outbox IS
+    'Fulfilment instructions and alerts for downstream consumers; each insert also sends NOTIFY stockroute';
+
+-- pg_dump keeps the user's data of every table (the extension creates them empty)
+SELECT pg_catalog.pg_extension_config_dump('stockroute.node', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.item', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.stock', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.lot', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.lane', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.lane_lane_id_seq', '');
+-- shipped profiles are created by CREATE EXTENSION itself and are read-only
+SELECT pg_catalog.pg_extension_config_dump('stockroute.profile', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.profile_history',
+    $$WHERE NOT coalesce((definition->>'builtin')::boolean, false)$$);
+SELECT pg_catalog.pg_extension_config_dump('stockroute.rule', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.reservation', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.event', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.decision', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.backorder', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.alert', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.outbox', '');
+
+INSERT INTO stockroute.profile (profile_name, builtin, description, w_cost, w_days, w_distance, split_penalty)
+VALUES
+    ('default',  true, 'balanced: freight cost plus one unit of score per shipment-day', 1, 1, 0, 0),
+    ('cheapest', true, 'lowest freight cost; delivery days only break ties', 1, 0.01, 0, 0),
+    ('fastest',  true, 'fewest delivery days; cost is secondary', 0.05, 100, 0, 0),
+    ('closest',  true, 'shortest distance from node to destination', 0.01, 0, 1, 0);

@@ -1,0 +1,263 @@
+-- stockroute install script, part 2: reservation invariants and lifecycle.
+
+CREATE FUNCTION stockroute.reservation_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'reservation_guard' LANGUAGE C;
+CREATE FUNCTION stockroute.reservation_apply() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'reservation_apply' LANGUAGE C;
+CREATE FUNCTION stockroute.stock_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'stock_guard' LANGUAGE C;
+
+COMMENT ON FUNCTION stockroute.reservation_guard() IS
+    'Trigger: legal reservation status moves only, identity columns frozen, default expiry and timestamps';
+COMMENT ON FUNCTION stockroute.reservation_apply() IS
+    'Trigger: moves active reservation quantity into stock.reserved and lot.reserved, refusing any increase available stock does not cover';
+COMMENT ON FUNCTION stockroute.stock_guard() IS
+    'Trigger: stock.reserved and lot.reserved are written only by reservation triggers';
+
+CREATE TRIGGER reservation_guard
+    BEFORE INSERT OR UPDATE OR DELETE ON stockroute.reservation
+    FOR EACH ROW EXECUTE FUNCTION stockroute.reservation_guard();
+CREATE TRIGGER reservation_apply
+    AFTER INSERT OR UPDATE ON stockroute.reservation
+    FOR EACH ROW EXECUTE FUNCTION stockroute.reservation_apply();
+CREATE TRIGGER stock_guard
+    BEFORE INSERT OR UPDATE ON stockroute.stock
+    FOR EACH ROW EXECUTE FUNCTION stockroute.stock_guard();
+CREATE TRIGGER lot_guard
+    BEFORE INSERT OR UPDATE ON stockroute.lot
+    FOR EACH ROW EXECUTE FUNCTION stockroute.stock_guard();
+
+-- TRUNCATE skips row triggers; refuse it while it would strand stock.reserved
+CREATE FUNCTION stockroute.reservation_truncate_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM stockroute.reservation WHERE status IN ('held', 'committed')) THEN
+        RAISE EXCEPTION 'cannot truncate stockroute.reservation while reservations are active'
+            USING ERRCODE = 'SR004',
+                  HINT = 'Release them first, or TRUNCATE stockroute.stock together with it.';
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.reservation_truncate_guard() IS
+    'Trigger: refuses TRUNCATE of reservation while active reservations hold stock';
+
+CREATE TRIGGER reservation_truncate_guard
+    BEFORE TRUNCATE ON stockroute.reservation
+    FOR EACH STATEMENT EXECUTE FUNCTION stockroute.reservation_truncate_guard();
+
+-- Lifecycle ---------------------------------------------------------------------
+
+CREATE FUNCTION stockroute.reserve(
+    order_ref text,
+    line_ref text,
+    sku text,
+    node_id text,
+    qty bigint,
+    ttl interval DEFAULT NULL,
+    idempotency_key text DEFAULT NULL,
+    lot_code text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'reservation_reserve'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION stockroute.reserve(text, text, text, text, bigint, interval, text, text) IS
+    'Hold qty units of sku at node_id for an order line, atomically; idempotent per (sku, idempotency_key)';
+
+-- Lock the stock rows an order's active reservations touch, in the canonical
+-- (node_id, sku) order every multi-row writer uses, so that releasing or
+-- fulfilling never deadlocks against a concurrent allocation.
+CREATE FUNCTION stockroute.lock_order_stock(p_order_ref text, p_line_ref text DEFAULT NULL)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 1
+      FROM stockroute.stock s
+     WHERE (s.node_id, s.sku) IN (
+            SELECT r.node_id, r.sku
+              FROM stockroute.reservation r
+             WHERE r.order_ref = p_order_ref
+               AND (p_line_ref IS NULL OR r.line_ref = p_line_ref)
+               AND r.status IN ('held', 'committed'))
+     ORDER BY s.node_id, s.sku
+       FOR NO KEY UPDATE OF s;
+$$;
+
+COMMENT ON FUNCTION stockroute.lock_order_stock(text, text) IS
+    'Internal: locks the stock rows under an order''s active reservations in (node_id, sku) order';
+
+CREATE FUNCTION stockroute.order_reservations(p_order_ref text)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(jsonb_agg(to_jsonb(r) ORDER BY r.line_ref, r.node_id, r.created_at), '[]')
+      FROM stockroute.reservation r
+     WHERE r.order_ref = p_order_ref;
+$$;
+
+COMMENT ON FUNCTION stockroute.order_reservations(text) IS
+    'All reservations of an order as a jsonb array, in line and node order';
+
+CREATE FUNCTION stockroute.commit(order_ref text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p_order_ref ALIAS FOR $1;
+    n_committed bigint;
+    n_expired   bigint;
+    n_total     bigint;
+BEGIN
+    IF p_order_ref IS NULL THEN
+        RAISE EXCEPTION 'order_ref must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+
+    -- a hold past its expiry is lapsed even before reconcile() marks it
+    SELECT count(*) FILTER (WHERE r.status = 'held' AND r.expires_at <= now()),
+           count(*)
+      INTO n_expired, n_total
+      FROM stockroute.reservation r
+     WHERE r.order_ref = p_order_ref;
+
+    IF n_total = 0 THEN
+        RAISE EXCEPTION 'order_ref "%" has no reservations', p_order_ref
+            USING ERRCODE = 'SR006';
+    END IF;
+    IF n_expired > 0 THEN
+        RAISE EXCEPTION 'order_ref "%" has % expired hold(s)', p_order_ref, n_expired
+            USING ERRCODE = 'SR008',
+                  HINT = 'Reserve the lines again; expired holds are released by reconcile().';
+    END IF;
+
+    WITH c AS (
+        UPDATE stockroute.reservation r
+           SET status = 'committed'
+         WHERE r.order_ref = p_order_ref AND r.status = 'held'
+        RETURNING 1)
+    SELECT count(*) INTO n_committed FROM c;
+
+    IF n_committed = 0 AND NOT EXISTS (
+            SELECT 1 FROM stockroute.reservation r
+             WHERE r.order_ref = p_order_ref AND r.status = 'committed') THEN
+        RAISE EXCEPTION 'order_ref "%" has no held reservations to commit', p_order_ref
+            USING ERRCODE = 'SR004',
+                  DETAIL = 'Its reservations are all released, expired or fulfilled.';
+    END IF;
+
+    RETURN jsonb_build_object(
+        'order_ref', p_order_ref,
+        'committed', n_committed,
+        'reservations', stockroute.order_reservations(p_order_ref));
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.commit(text) IS
+    'Commit every held reservation of an order (payment captured); idempotent';
+
+CREATE FUNCTION stockroute.release(order_ref text, line_ref text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p_order_ref ALIAS FOR $1;
+    p_line_ref  ALIAS FOR $2;
+    n_released  bigint;
+    n_units     bigint;
+BEGIN
+    IF p_order_ref IS NULL THEN
+        RAISE EXCEPTION 'order_ref must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM stockroute.reservation r
+                    WHERE r.order_ref = p_order_ref
+                      AND (p_line_ref IS NULL OR r.line_ref = p_line_ref)) THEN
+        IF p_line_ref IS NULL THEN
+            RAISE EXCEPTION 'order_ref "%" has no reservations', p_order_ref USING ERRCODE = 'SR006';
+        END IF;
+        RAISE EXCEPTION 'line_ref "%" of order "%" has no reservations', p_line_ref, p_order_ref
+            USING ERRCODE = 'SR006';
+    END IF;
+
+    PERFORM stockroute.lock_order_stock(p_order_ref, p_line_ref);
+
+    WITH u AS (
+        UPDATE stockroute.reservation r
+           SET status = 'released'
+         WHERE r.order_ref = p_order_ref
+           AND (p_line_ref IS NULL OR r.line_ref = p_line_ref)
+           AND r.status IN ('held', 'committed')
+        RETURNING r.qty)
+    SELECT count(*), coalesce(sum(qty), 0) INTO n_released, n_units FROM u;
+
+    RETURN jsonb_build_object('order_ref', p_order_ref, 'line_ref', p_line_ref,
+                              'released', n_released, 'units', n_units);
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.release(text, text) IS
+    'Release the active reservations of an order (or one line): the units become available again; idempotent';
+
+CREATE FUNCTION stockroute.fulfill(order_ref text, line_ref text DEFAULT NULL, node_id text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p_order_ref ALIAS FOR $1;
+    p_line_ref  ALIAS FOR $2;
+    p_node_id   ALIAS FOR $3;
+    held_line   text;
+    n_done      bigint;
+    n_units     bigint;
+BEGIN
+    IF p_order_ref IS NULL THEN
+        RAISE EXCEPTION 'order_ref must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM stockroute.reservation r
+                    WHERE r.order_ref = p_order_ref
+                      AND (p_line_ref IS NULL OR r.line_ref = p_line_ref)
+                      AND (p_node_id IS NULL OR r.node_id = p_node_id)) THEN
+        RAISE EXCEPTION 'order_ref "%" has no reservations%', p_order_ref,
+            CASE WHEN p_line_ref IS NULL AND p_node_id IS NULL THEN ''
+                 ELSE format(' for line_ref %s, node_id %s',
+                             coalesce(quote_literal(p_line_ref), 'any'),
+                             coalesce(quote_literal(p_node_id), 'any')) END
+            USING ERRCODE = 'SR006';
+    END IF;
+
+    SELECT r.line_ref INTO held_line
+      FROM stockroute.reservation r
+     WHERE r.order_ref = p_order_ref
+       AND (p_line_ref IS NULL OR r.line_ref = p_line_ref)
+       AND (p_node_id IS NULL OR r.node_id = p_node_id)
+       AND r.status = 'held'
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'line_ref "%" of order "%" is held, not committed', held_line, p_order_ref
+            USING ERRCODE = 'SR004',
+                  HINT = 'Call stockroute.commit() before fulfilling.';
+    END IF;
+
+    PERFORM stockroute.lock_order_stock(p_order_ref, p_line_ref);
+
+    WITH u AS (
+        UPDATE stockroute.reservation r
+           SET status = 'fulfilled'
+         WHERE r.order_ref = p_order_ref
+           AND (p_line_ref IS NULL OR r.line_ref = p_line_ref)
+           AND (p_node_id IS NULL OR r.node_id = p_node_id)
+           AND r.status = 'committed'
+        RETURNING r.qty)
+    SELECT count(*), coalesce(sum(qty), 0) INTO n_done, n_units FROM u;
+
+    RETURN jsonb_build_object('order_ref', p_order_ref, 'line_ref', p_line_ref, 'node_id', p_node_id,
+                              'fulfilled', n_done, 'units', n_units);
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.fulfill(text, text, text) IS
+    'Mark committed reservations shipped: consumes reserved and on_hand together; idempotent';

@@ -1,0 +1,36 @@
+/*
+ * stockroute.c — module entry: PG_MODULE_MAGIC, _PG_init and the GUCs.
+ *
+ * The library needs no shared memory and no background worker, so it does not
+ * have to be in shared_preload_libraries; it is loaded on first use.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "compat.h"
+#include "stockroute.h"
+
+PG_MODULE_MAGIC;
+
+int			stockroute_default_hold_ttl = 900;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("stockroute.default_hold_ttl",
+							"Lifetime of a held reservation when neither the call nor the SKU sets one.",
+							"Applies to reserve() without ttl for SKUs whose item.hold_ttl is NULL.",
+							&stockroute_default_hold_ttl,
+							900,
+							1,
+							30 * 24 * 3600,
+							PGC_USERSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("stockroute");
+}

@@ -1,0 +1,26 @@
+/*
+ * stockroute.h — what the extension's C files share: GUC variables and the
+ * SQLSTATEs of errors the extension raises (listed in docs/errors.md).
+ */
+#ifndef STOCKROUTE_H
+#define STOCKROUTE_H
+
+#include "postgres.h"
+
+/* Class SR: stockroute's own conditions (implementation-defined class). */
+#define ERRCODE_SR_INSUFFICIENT_STOCK		MAKE_SQLSTATE('S','R','0','0','1')
+#define ERRCODE_SR_UNKNOWN_NODE				MAKE_SQLSTATE('S','R','0','0','2')
+#define ERRCODE_SR_UNKNOWN_SKU				MAKE_SQLSTATE('S','R','0','0','3')
+#define ERRCODE_SR_INVALID_TRANSITION		MAKE_SQLSTATE('S','R','0','0','4')
+#define ERRCODE_SR_MAINTAINED_COLUMN		MAKE_SQLSTATE('S','R','0','0','5')
+#define ERRCODE_SR_UNKNOWN_ORDER			MAKE_SQLSTATE('S','R','0','0','6')
+#define ERRCODE_SR_IDEMPOTENCY_MISMATCH		MAKE_SQLSTATE('S','R','0','0','7')
+#define ERRCODE_SR_HOLD_EXPIRED				MAKE_SQLSTATE('S','R','0','0','8')
+#define ERRCODE_SR_NODE_NOT_ACCEPTING		MAKE_SQLSTATE('S','R','0','0','9')
+#define ERRCODE_SR_UNKNOWN_LOT				MAKE_SQLSTATE('S','R','0','1','0')
+#define ERRCODE_SR_IMMUTABLE_COLUMN			MAKE_SQLSTATE('S','R','0','1','1')
+
+/* GUCs (src/stockroute.c) */
+extern int	stockroute_default_hold_ttl;	/* seconds */
+
+#endif
