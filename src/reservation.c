@@ -32,6 +32,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -116,14 +117,69 @@ prepare_kept(const char *sql, int nargs, Oid *argtypes)
 	return plan;
 }
 
+/*
+ * Attribute number of a column, cached per row type: the triggers look the
+ * same dozen names up on every row.  Keyed by the relation's row type OID, so
+ * a dropped and re-created table (DROP/CREATE EXTENSION) misses the cache;
+ * ALTER TABLE ADD COLUMN never renumbers existing columns.
+ */
 static int
 attnum_of(TupleDesc desc, const char *name)
 {
-	int			attnum = SPI_fnumber(desc, name);
+	static struct
+	{
+		Oid			typid;
+		const char *name;
+		int			attnum;
+	}			cache[48];
+	static int	ncache = 0;
+	static int	next_victim = 0;
+	int			i;
+	int			attnum;
 
+	for (i = 0; i < ncache; i++)
+		if (cache[i].typid == desc->tdtypeid && strcmp(cache[i].name, name) == 0)
+			return cache[i].attnum;
+
+	attnum = SPI_fnumber(desc, name);
 	if (attnum <= 0)
 		elog(ERROR, "stockroute: column \"%s\" not found", name);
+	if (ncache < (int) lengthof(cache))
+		i = ncache++;
+	else
+	{
+		i = next_victim;
+		next_victim = (next_victim + 1) % lengthof(cache);
+	}
+	cache[i].typid = desc->tdtypeid;
+	cache[i].name = name;		/* always a string literal */
+	cache[i].attnum = attnum;
 	return attnum;
+}
+
+/* Is a column the same in two versions of a row?  Binary, not by output. */
+static bool
+same_column(HeapTuple a, HeapTuple b, TupleDesc desc, const char *name)
+{
+	int			attnum = attnum_of(desc, name);
+	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+	bool		na,
+				nb;
+	Datum		da = heap_getattr(a, attnum, desc, &na);
+	Datum		db = heap_getattr(b, attnum, desc, &nb);
+
+	if (na || nb)
+		return na == nb;
+	if (att->attlen == -1)
+	{
+		/* compare payloads: the two versions may differ in header format */
+		struct varlena *va = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(da));
+		struct varlena *vb = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(db));
+
+		return VARSIZE_ANY_EXHDR(va) == VARSIZE_ANY_EXHDR(vb) &&
+			memcmp(VARDATA_ANY(va), VARDATA_ANY(vb), VARSIZE_ANY_EXHDR(va)) == 0;
+	}
+	return datumIsEqual(da, db, att->attbyval, att->attlen);
 }
 
 /* A text column as a C string, or NULL. */
@@ -283,8 +339,7 @@ reservation_guard(PG_FUNCTION_ARGS)
 		size_t		i;
 
 		for (i = 0; i < lengthof(frozen); i++)
-			if (!same_text(SPI_getvalue(oldtup, desc, attnum_of(desc, frozen[i])),
-						   SPI_getvalue(newtup, desc, attnum_of(desc, frozen[i]))))
+			if (!same_column(oldtup, newtup, desc, frozen[i]))
 				ereport(ERROR,
 						(errcode(ERRCODE_SR_IMMUTABLE_COLUMN),
 						 errmsg("column \"%s\" of a reservation cannot change", frozen[i]),
