@@ -32,5 +32,7 @@ _PG_init(void)
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	sr_routing_define_gucs();	/* src/plan.c */
+
 	MarkGUCPrefixReserved("stockroute");
 }

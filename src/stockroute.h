@@ -19,8 +19,19 @@
 #define ERRCODE_SR_NODE_NOT_ACCEPTING		MAKE_SQLSTATE('S','R','0','0','9')
 #define ERRCODE_SR_UNKNOWN_LOT				MAKE_SQLSTATE('S','R','0','1','0')
 #define ERRCODE_SR_IMMUTABLE_COLUMN			MAKE_SQLSTATE('S','R','0','1','1')
+/* routing (src/aggregate.c, plan.c, allocate.c, explain.c): SR020-SR039 */
+#define ERRCODE_SR_UNKNOWN_PROFILE			MAKE_SQLSTATE('S','R','0','2','0')
+#define ERRCODE_SR_DUPLICATE_LINE			MAKE_SQLSTATE('S','R','0','2','1')
+#define ERRCODE_SR_CONFLICTING_CANDIDATE	MAKE_SQLSTATE('S','R','0','2','2')
+#define ERRCODE_SR_ALLOCATION_CONTENTION	MAKE_SQLSTATE('S','R','0','2','3')
 
 /* GUCs (src/stockroute.c) */
 extern int	stockroute_default_hold_ttl;	/* seconds */
+/* routing GUCs (src/plan.c, defined by sr_routing_define_gucs from _PG_init) */
+extern int	stockroute_max_order_lines;
+extern int	stockroute_allocate_retries;
+extern char *stockroute_now;
+extern bool stockroute_explain_timing;
+extern void sr_routing_define_gucs(void);
 
 #endif

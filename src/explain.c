@@ -1,0 +1,250 @@
+/*
+ * explain.c — explain(plan jsonb) → text: a plan as a person reads it, in
+ * the manner of EXPLAIN.  Works on the output of plan(), allocate() and
+ * split_plan().  Numbers are printed as the plan stores them, so the text is
+ * as stable as the plan; the solver's time is shown only while
+ * stockroute.explain_timing is on (turn it off for regression tests).
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+
+#include "plan.h"
+#include "stockroute.h"
+
+/* a scalar as text: strings bare, numbers as stored; NULL if absent */
+static char *
+scalar(JsonbContainer *obj, const char *key)
+{
+	JsonbValue	vbuf;
+	JsonbValue *v = sr_jsonb_get(obj, key, &vbuf);
+
+	if (v == NULL)
+		return NULL;
+	switch (v->type)
+	{
+		case jbvString:
+			return sr_jsonb_string(v);
+		case jbvNumeric:
+		case jbvBool:
+		case jbvNull:
+			return sr_jsonb_shown(v);
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("plan field \"%s\" must be a string, number or boolean, got %s",
+							key, sr_jsonb_shown(v))));
+	}
+	return NULL;				/* keep compiler quiet */
+}
+
+/* for printing: "?" where the plan lacks a value */
+static const char *
+nz(const char *s)
+{
+	return s ? s : "?";
+}
+
+/* an array field, or NULL if absent; anything else is an error */
+static JsonbContainer *
+array_field(JsonbContainer *obj, const char *key, const char *path)
+{
+	JsonbValue	vbuf;
+	JsonbValue *v = sr_jsonb_get(obj, key, &vbuf);
+
+	if (v == NULL || v->type == jbvNull)
+		return NULL;
+	if (!sr_jsonb_is_array(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("plan field \"%s\" must be an array, got %s", path, sr_jsonb_shown(v))));
+	return v->val.binary.data;
+}
+
+static JsonbContainer *
+object_field(JsonbContainer *obj, const char *key, const char *path)
+{
+	JsonbValue	vbuf;
+	JsonbValue *v = sr_jsonb_get(obj, key, &vbuf);
+
+	if (v == NULL || v->type == jbvNull)
+		return NULL;
+	if (!sr_jsonb_is_object(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("plan field \"%s\" must be an object, got %s", path, sr_jsonb_shown(v))));
+	return v->val.binary.data;
+}
+
+static JsonbContainer *
+element(JsonbContainer *arr, int i, const char *path)
+{
+	JsonbValue *v = getIthJsonbValueFromContainer(arr, i);
+
+	if (v == NULL || !sr_jsonb_is_object(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("plan field \"%s[%d]\" must be an object", path, i)));
+	return v->val.binary.data;
+}
+
+/* "line 1 (VALVE-9) x 8" */
+static void
+append_line(StringInfo out, JsonbContainer *ln)
+{
+	char	   *sku = scalar(ln, "sku");
+	char	   *ref = scalar(ln, "line_ref");
+	char	   *qty = scalar(ln, "qty");
+
+	appendStringInfo(out, "line %s", ref ? ref : "?");
+	if (sku)
+		appendStringInfo(out, " (%s)", sku);
+	appendStringInfo(out, " x %s", qty ? qty : "?");
+}
+
+static void
+append_lines(StringInfo out, JsonbContainer *arr, const char *path)
+{
+	int			n = arr ? JsonContainerSize(arr) : 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(out, ", ");
+		append_line(out, element(arr, i, path));
+	}
+}
+
+PG_FUNCTION_INFO_V1(routing_explain);
+Datum
+routing_explain(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *plan = PG_GETARG_JSONB_P(0);
+	JsonbContainer *root;
+	JsonbContainer *arr;
+	JsonbContainer *obj;
+	StringInfoData out;
+	char	   *v;
+	int			i;
+	int			n;
+	int			shown;
+
+	if (JB_ROOT_IS_SCALAR(plan) || !JB_ROOT_IS_OBJECT(plan))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("plan must be a JSON object")));
+	root = &plan->root;
+	if (scalar(root, "status") == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("plan field \"status\" is required"),
+				 errhint("Pass the output of plan(), allocate() or split_plan().")));
+
+	initStringInfo(&out);
+
+	/* header */
+	v = scalar(root, "order_ref");
+	if (v && strcmp(v, "null") != 0)
+		appendStringInfo(&out, "Plan for order %s: %s", v, nz(scalar(root, "status")));
+	else
+		appendStringInfo(&out, "Plan: %s", nz(scalar(root, "status")));
+	if ((v = scalar(root, "score")) != NULL)
+		appendStringInfo(&out, ", score %s", v);
+	if ((v = scalar(root, "cost")) != NULL)
+		appendStringInfo(&out, ", cost %s", v);
+	if ((obj = object_field(root, "profile", "profile")) != NULL)
+		appendStringInfo(&out, ", profile %s v%s", nz(scalar(obj, "name")), nz(scalar(obj, "version")));
+	if ((v = scalar(root, "need_by")) != NULL)
+		appendStringInfo(&out, ", need by %s", v);
+	if ((v = scalar(root, "attempts")) != NULL)
+		appendStringInfo(&out, ", %s attempt%s", v, strcmp(v, "1") == 0 ? "" : "s");
+
+	/* shipments */
+	arr = array_field(root, "shipments", "shipments");
+	n = arr ? JsonContainerSize(arr) : 0;
+	if (n == 0)
+		appendStringInfoString(&out, "\n  No shipments");
+	for (i = 0; i < n; i++)
+	{
+		JsonbContainer *s = element(arr, i, "shipments");
+		char	   *svc = scalar(s, "service");
+
+		appendStringInfo(&out, "\n  Shipment from %s", nz(scalar(s, "node_id")));
+		if (svc && strcmp(svc, "null") != 0)
+			appendStringInfo(&out, " by %s", svc);
+		appendStringInfoString(&out, ": ");
+		append_lines(&out, array_field(s, "lines", "shipments[].lines"), "shipments[].lines");
+		if ((v = scalar(s, "cost")) != NULL)
+			appendStringInfo(&out, "; cost %s", v);
+		if ((v = scalar(s, "days")) != NULL)
+			appendStringInfo(&out, ", %s day%s", v, strcmp(v, "1") == 0 ? "" : "s");
+		if ((v = scalar(s, "eta")) != NULL)
+			appendStringInfo(&out, ", eta %s", v);
+	}
+
+	/* unfilled */
+	arr = array_field(root, "unfilled", "unfilled");
+	if (arr && JsonContainerSize(arr) > 0)
+	{
+		appendStringInfoString(&out, "\n  Unfilled: ");
+		append_lines(&out, arr, "unfilled");
+	}
+
+	/* score terms that count */
+	if ((obj = object_field(root, "score_terms", "score_terms")) != NULL)
+	{
+		static const char *const terms[] = {
+			"cost", "days", "late", "split", "distance", "balance", "backorder"
+		};
+		size_t		t;
+		bool		any = false;
+
+		for (t = 0; t < lengthof(terms); t++)
+		{
+			v = scalar(obj, terms[t]);
+			if (v == NULL || strcmp(v, "0") == 0)
+				continue;
+			appendStringInfo(&out, "%s%s %s", any ? ", " : "\n  Score terms: ", terms[t], v);
+			any = true;
+		}
+	}
+
+	/* candidates not chosen, with their reasons */
+	obj = object_field(root, "explain", "explain");
+	arr = obj ? array_field(obj, "candidates", "explain.candidates") : NULL;
+	n = arr ? JsonContainerSize(arr) : 0;
+	shown = 0;
+	for (i = 0; i < n; i++)
+	{
+		JsonbContainer *c = element(arr, i, "explain.candidates");
+
+		v = scalar(c, "chosen");
+		if (v && strcmp(v, "true") == 0)
+			continue;
+		if (shown++ == 0)
+			appendStringInfoString(&out, "\n  Not chosen:");
+		appendStringInfo(&out, "\n    %s: %s", nz(scalar(c, "node_id")),
+						 (v = scalar(c, "reason")) != NULL ? v : "");
+	}
+
+	/* solver */
+	if (obj && (obj = object_field(obj, "solver", "explain.solver")) != NULL)
+	{
+		appendStringInfo(&out, "\n  Solver: %s", nz(scalar(obj, "method")));
+		if ((v = scalar(obj, "evaluated")) != NULL)
+			appendStringInfo(&out, ", %s evaluated", v);
+		if ((v = scalar(obj, "pruned")) != NULL)
+			appendStringInfo(&out, ", %s pruned", v);
+		v = scalar(obj, "proven_optimal");
+		if (v && strcmp(v, "true") == 0)
+			appendStringInfoString(&out, ", proven optimal");
+		if (stockroute_explain_timing && (v = scalar(obj, "micros")) != NULL)
+			appendStringInfo(&out, ", %s us", v);
+	}
+
+	PG_RETURN_TEXT_P(cstring_to_text(out.data));
+}

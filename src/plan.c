@@ -1,0 +1,1797 @@
+/*
+ * plan.c — plan(order) and available(sku, ship_to, customer): the order
+ * document, the network read through SPI, the cost model, the solver call
+ * and the plan document.  Also owns the routing GUCs and the helpers the
+ * other routing files share (declared in plan.h).
+ *
+ * Cost model, per node: the most specific lane matching the destination
+ * (postal prefix > region > country > any, within its weight bracket,
+ * cheapest service among equals) gives shipment_cost = base_cost, unit_cost =
+ * per_unit + per_kg * weight_kg, days = handling_days + transit_days.  With no
+ * lane, the profile's distance model applies (Jasin & Sinha 2015):
+ * shipment_cost = dist_fixed, unit_cost = dist_per_unit + dist_per_unit_mile *
+ * miles, days = handling_days + ceil(miles / 500).  An order placed after the
+ * node's local cutoff ships a day later.
+ *
+ * plan() only reads, and reads each table once per call with plans prepared
+ * once per backend, so it can serve quotes on a hot standby.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgtime.h"
+#include "portability/instr_time.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/fmgrprotos.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+#include "plan.h"
+#include "stockroute.h"
+
+/* mean Earth radius */
+#define EARTH_RADIUS_KM 6371.0088
+#define KM_PER_MILE		1.609344
+/* the distance model's transit: one day per started 500 miles */
+#define MILES_PER_DAY	500.0
+
+/* ---------------------------------------------------------------- GUCs */
+
+int			stockroute_max_order_lines = 500;
+int			stockroute_allocate_retries = 3;
+char	   *stockroute_now = NULL;
+bool		stockroute_explain_timing = true;
+
+/*
+ * stockroute.now must be a finite timestamp.  It is parsed again at use, in
+ * the session's time zone then in force; this only rejects garbage early.
+ */
+static bool
+check_routing_now(char **newval, void **extra, GucSource source)
+{
+	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dtype;
+	int			tz;
+	struct pg_tm tt;
+	fsec_t		fsec;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (session_timezone == NULL)
+		return true;			/* too early in startup to parse; checked at use */
+	if (ParseDateTime(*newval, workbuf, sizeof(workbuf), field, ftype,
+					  MAXDATEFIELDS, &nf) != 0 ||
+		DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz) != 0 ||
+		dtype != DTK_DATE)
+	{
+		GUC_check_errdetail("\"%s\" is not a finite timestamp with time zone.", *newval);
+		return false;
+	}
+	return true;
+}
+
+void
+sr_routing_define_gucs(void)
+{
+	DefineCustomIntVariable("stockroute.max_order_lines",
+							"Most lines an order given to plan() or allocate() may have.",
+							"Larger orders are refused with SQLSTATE 54000.",
+							&stockroute_max_order_lines,
+							500, 1, 100000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("stockroute.allocate_retries",
+							"How many times allocate() re-plans after a concurrent order took the stock it planned on.",
+							"After that many lost races allocate() fails with SQLSTATE SR023.",
+							&stockroute_allocate_retries,
+							3, 0, 100,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("stockroute.now",
+							   "Routing clock: order cutoffs, ETAs and need_by are computed as of this timestamptz.",
+							   "Empty (the default) means the transaction's start time. For tests and simulations.",
+							   &stockroute_now,
+							   "",
+							   PGC_USERSET, 0,
+							   check_routing_now, NULL, NULL);
+	DefineCustomBoolVariable("stockroute.explain_timing",
+							 "Show the solver's time in explain() output.",
+							 "Turn off for output that does not change from run to run, like EXPLAIN (TIMING OFF).",
+							 &stockroute_explain_timing,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+}
+
+TimestampTz
+sr_routing_now(void)
+{
+	TimestampTz ts;
+
+	if (stockroute_now == NULL || stockroute_now[0] == '\0')
+		return GetCurrentTransactionStartTimestamp();
+	ts = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
+												 CStringGetDatum(stockroute_now),
+												 ObjectIdGetDatum(InvalidOid),
+												 Int32GetDatum(-1)));
+	if (TIMESTAMP_NOT_FINITE(ts))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("stockroute.now must be a finite timestamp, got \"%s\"", stockroute_now)));
+	return ts;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+SPIPlanPtr
+sr_prepare_kept(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+static void *
+env_alloc(void *ctx, size_t size)
+{
+	return MemoryContextAllocExtended((MemoryContext) ctx, size,
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
+
+static void
+env_check_interrupts(void *ctx)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
+void
+sr_solve_or_error(const SrProblem *problem, SrResult *result, int64 *micros)
+{
+	SrEnv		env;
+	instr_time	start;
+	instr_time	elapsed;
+	int			rc;
+
+	env.alloc = env_alloc;
+	env.alloc_ctx = CurrentMemoryContext;
+	env.check_interrupts = env_check_interrupts;
+	env.interrupt_ctx = NULL;
+
+	INSTR_TIME_SET_CURRENT(start);
+	rc = sr_solve(problem, &env, result);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	*micros = (int64) INSTR_TIME_GET_MICROSEC(elapsed);
+
+	/* callers validate everything the solver checks, so this is a bug */
+	if (rc != 0)
+		elog(ERROR, "stockroute: solver rejected the problem (code %d)", rc);
+}
+
+void
+sr_json_number(StringInfo buf, double v)
+{
+	char		s[DOUBLE_SHORTEST_DECIMAL_LEN];
+	double		r;
+
+	if (!isfinite(v))
+	{
+		appendStringInfoString(buf, "null");	/* inputs are finite */
+		return;
+	}
+	r = rint(v * 1e6) / 1e6;
+	if (!isfinite(r))
+		r = v;
+	if (r == 0.0)
+		r = 0.0;				/* no "-0" */
+	if (r == floor(r) && fabs(r) < 1e15)
+	{
+		appendStringInfo(buf, "%.0f", r);
+		return;
+	}
+	double_to_shortest_decimal_buf(r, s);
+	appendStringInfoString(buf, s);
+}
+
+void
+sr_json_key(StringInfo buf, bool *first, const char *key)
+{
+	if (!*first)
+		appendStringInfoChar(buf, ',');
+	*first = false;
+	escape_json(buf, key);
+	appendStringInfoChar(buf, ':');
+}
+
+void
+sr_json_score_terms(StringInfo buf, const SrProfile *p, const SrResult *r)
+{
+	appendStringInfoString(buf, "{\"cost\":");
+	sr_json_number(buf, p->w_cost * r->terms.cost);
+	appendStringInfoString(buf, ",\"days\":");
+	sr_json_number(buf, p->w_days * r->terms.days);
+	appendStringInfoString(buf, ",\"late\":");
+	sr_json_number(buf, p->w_late * r->terms.late);
+	appendStringInfoString(buf, ",\"split\":");
+	sr_json_number(buf, p->split_penalty * r->terms.splits);
+	appendStringInfoString(buf, ",\"distance\":");
+	sr_json_number(buf, p->w_distance * r->terms.distance);
+	appendStringInfoString(buf, ",\"balance\":");
+	sr_json_number(buf, p->w_balance * r->terms.balance);
+	appendStringInfoString(buf, ",\"backorder\":");
+	sr_json_number(buf, p->backorder_penalty * r->terms.unfilled);
+	appendStringInfoChar(buf, '}');
+}
+
+void
+sr_json_solver(StringInfo buf, const SrResult *r, int64 micros)
+{
+	appendStringInfo(buf,
+					 "{\"method\":\"%s\",\"evaluated\":" INT64_FORMAT
+					 ",\"pruned\":" INT64_FORMAT ",\"micros\":" INT64_FORMAT
+					 ",\"proven_optimal\":%s}",
+					 r->method == SR_METHOD_EXACT ? "exact" : "heuristic",
+					 (int64) r->evaluated, (int64) r->pruned, micros,
+					 r->proven_optimal ? "true" : "false");
+}
+
+Jsonb *
+sr_json_to_jsonb(StringInfo buf)
+{
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf->data)));
+}
+
+JsonbValue *
+sr_jsonb_get(JsonbContainer *obj, const char *key, JsonbValue *res)
+{
+	return getKeyJsonValueFromContainer(obj, key, strlen(key), res);
+}
+
+bool
+sr_jsonb_is_object(const JsonbValue *v)
+{
+	return v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data);
+}
+
+bool
+sr_jsonb_is_array(const JsonbValue *v)
+{
+	return v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data);
+}
+
+const char *
+sr_jsonb_type_name(const JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return "null";
+		case jbvString:
+			return "string";
+		case jbvNumeric:
+			return "number";
+		case jbvBool:
+			return "boolean";
+		case jbvArray:
+			return "array";
+		case jbvObject:
+			return "object";
+		case jbvBinary:
+			return JsonContainerIsArray(v->val.binary.data) ? "array" : "object";
+		default:
+			return "unknown";
+	}
+}
+
+double
+sr_jsonb_double(const JsonbValue *v)
+{
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+											  NumericGetDatum(v->val.numeric)));
+}
+
+char *
+sr_jsonb_string(const JsonbValue *v)
+{
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* A short rendering of a value for an error message: 2.5, "abc", an object. */
+char *
+sr_jsonb_shown(const JsonbValue *v)
+{
+	StringInfoData s;
+
+	switch (v->type)
+	{
+		case jbvNull:
+			return "null";
+		case jbvBool:
+			return v->val.boolean ? "true" : "false";
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out,
+													   NumericGetDatum(v->val.numeric)));
+		case jbvString:
+			initStringInfo(&s);
+			escape_json(&s, sr_jsonb_string(v));
+			return s.data;
+		default:
+			return sr_jsonb_is_array(v) ? "an array" : "an object";
+	}
+}
+
+/* ---------------------------------------------------------------- orders */
+
+typedef struct OrderLine
+{
+	char	   *line_ref;
+	char	   *sku;
+	int64		qty;
+	int			group;			/* index into the order's SKU groups */
+	int64		left;			/* units not yet placed */
+} OrderLine;
+
+/* Lines of one SKU share its stock: the solver sees one line per SKU. */
+typedef struct SkuGroup
+{
+	char	   *sku;
+	int64		qty;
+	double		weight_kg;
+	bool		found;
+} SkuGroup;
+
+typedef struct ShipTo
+{
+	bool		has_coords;
+	double		lat;
+	double		lon;
+	char	   *country;
+	char	   *region;
+	char	   *postal_code;
+} ShipTo;
+
+typedef struct Order
+{
+	char	   *order_ref;
+	ShipTo		ship_to;
+	int			nlines;
+	OrderLine  *lines;
+	int			ngroups;
+	SkuGroup   *groups;
+	int		   *group_by_sku;	/* group indexes sorted by sku (strcmp) */
+	char	   *profile;
+	int			allow_partial;	/* -1 unset */
+	int			ship_complete;	/* -1 unset */
+	int			max_shipments;	/* -1 unset */
+	bool		has_need_by;
+	DateADT		need_by;
+} Order;
+
+static void
+field_wrong(const char *what, const char *path, const char *want,
+			const JsonbValue *v)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s \"%s\" must be %s, got %s", what, path, want, sr_jsonb_shown(v))));
+}
+
+static void
+field_missing(const char *what, const char *path)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg("%s \"%s\" is required", what, path)));
+}
+
+/* A required non-empty string field. */
+static char *
+get_required_string(JsonbContainer *obj, const char *key, const char *what,
+					const char *path)
+{
+	JsonbValue	vbuf;
+	JsonbValue *v = sr_jsonb_get(obj, key, &vbuf);
+
+	if (v == NULL || v->type == jbvNull)
+		field_missing(what, path);
+	if (v->type != jbvString)
+		field_wrong(what, path, "a string", v);
+	if (v->val.string.len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s \"%s\" must not be empty", what, path)));
+	return sr_jsonb_string(v);
+}
+
+/* An optional string field: NULL when absent or JSON null. */
+static char *
+get_optional_string(JsonbContainer *obj, const char *key, const char *what,
+					const char *path)
+{
+	JsonbValue	vbuf;
+	JsonbValue *v = sr_jsonb_get(obj, key, &vbuf);
+
+	if (v == NULL || v->type == jbvNull)
+		return NULL;
+	if (v->type != jbvString)
+		field_wrong(what, path, "a string", v);
+	return sr_jsonb_string(v);
+}
+
+static bool
+get_coordinate(JsonbContainer *obj, const char *key, const char *what,
+			   const char *path, double bound, double *out)
+{
+	JsonbValue	vbuf;
+	JsonbValue *v = sr_jsonb_get(obj, key, &vbuf);
+
+	if (v == NULL || v->type == jbvNull)
+		return false;
+	if (v->type != jbvNumeric)
+		field_wrong(what, path, "a number", v);
+	*out = sr_jsonb_double(v);
+	if (!(*out >= -bound && *out <= bound))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s \"%s\" must be between %g and %g, got %s",
+						what, path, -bound, bound, sr_jsonb_shown(v))));
+	return true;
+}
+
+/*
+ * ship_to: lat and lon (both or neither), country (ISO alpha-2, upper case),
+ * region, postal_code; at least coordinates or a country.
+ */
+static void
+parse_ship_to(const JsonbValue *v, const char *what, ShipTo *st)
+{
+	JsonbContainer *obj;
+	bool		has_lat;
+	bool		has_lon;
+
+	memset(st, 0, sizeof(*st));
+	if (!sr_jsonb_is_object(v))
+		field_wrong(what, "ship_to", "an object", v);
+	obj = v->val.binary.data;
+	has_lat = get_coordinate(obj, "lat", what, "ship_to.lat", 90, &st->lat);
+	has_lon = get_coordinate(obj, "lon", what, "ship_to.lon", 180, &st->lon);
+	if (has_lat != has_lon)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s \"%s\" is required with \"%s\"", what,
+						has_lat ? "ship_to.lon" : "ship_to.lat",
+						has_lat ? "ship_to.lat" : "ship_to.lon")));
+	st->has_coords = has_lat;
+	st->country = get_optional_string(obj, "country", what, "ship_to.country");
+	if (st->country &&
+		!(strlen(st->country) == 2 &&
+		  st->country[0] >= 'A' && st->country[0] <= 'Z' &&
+		  st->country[1] >= 'A' && st->country[1] <= 'Z'))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s \"ship_to.country\" must be an ISO 3166-1 alpha-2 code in upper case, got \"%s\"",
+						what, st->country)));
+	st->region = get_optional_string(obj, "region", what, "ship_to.region");
+	st->postal_code = get_optional_string(obj, "postal_code", what, "ship_to.postal_code");
+	if (!st->has_coords && st->country == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s \"ship_to\" needs lat and lon, or a country", what)));
+}
+
+/* A JSON integer in [lo, hi]; what it must be is said in `want`. */
+static int64
+get_integer(const JsonbValue *v, const char *what, const char *path,
+			const char *want, int64 lo, int64 hi)
+{
+	Datum		n;
+	double		d;
+
+	if (v->type != jbvNumeric)
+		field_wrong(what, path, want, v);
+	n = NumericGetDatum(v->val.numeric);
+	if (!DatumGetBool(DirectFunctionCall2(numeric_eq, n,
+										  DirectFunctionCall2(numeric_trunc, n,
+															  Int32GetDatum(0)))))
+		field_wrong(what, path, want, v);
+	d = sr_jsonb_double(v);
+	if (d < (double) lo || d > (double) hi)
+		ereport(ERROR,
+				(errcode(d > (double) hi && lo > 0 ? ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE
+						 : ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s \"%s\" must be %s, got %s", what, path, want, sr_jsonb_shown(v)),
+				 d > (double) hi ? errdetail("The largest accepted value is " INT64_FORMAT ".", hi) : 0));
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8, n));
+}
+
+/* A date in ISO form YYYY-MM-DD (independent of DateStyle). */
+static DateADT
+parse_iso_date(const char *s, const char *what, const char *path)
+{
+	int			y,
+				m,
+				d;
+	int			i;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		goto bad;
+	for (i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			goto bad;
+	y = atoi(s);
+	m = atoi(s + 5);
+	d = atoi(s + 8);
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > day_tab[isleap(y) ? 1 : 0][m - 1])
+		goto bad;
+	return date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
+bad:
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+			 errmsg("%s \"%s\" must be a date in the form YYYY-MM-DD, got \"%s\"", what, path, s)));
+	return 0;					/* keep compiler quiet */
+}
+
+static int
+cmp_group_sku(const void *a, const void *b, void *arg)
+{
+	const SkuGroup *groups = arg;
+
+	return strcmp(groups[*(const int *) a].sku, groups[*(const int *) b].sku);
+}
+
+/* Index of the SKU group of sku, or -1. */
+static int
+find_group(const Order *o, const char *sku)
+{
+	int			lo = 0;
+	int			hi = o->ngroups - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = strcmp(sku, o->groups[o->group_by_sku[mid]].sku);
+
+		if (c == 0)
+			return o->group_by_sku[mid];
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+static void
+parse_options(const JsonbValue *v, Order *o)
+{
+	JsonbIterator *it;
+	JsonbValue	k;
+	JsonbValue	val;
+	JsonbIteratorToken tok;
+	const char *what = "order field";
+
+	if (!sr_jsonb_is_object(v))
+		field_wrong(what, "options", "an object", v);
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		char	   *key;
+		char		path[NAMEDATALEN + 16];
+
+		if (tok != WJB_KEY)
+			continue;
+		key = sr_jsonb_string(&k);
+		tok = JsonbIteratorNext(&it, &val, true);
+		snprintf(path, sizeof(path), "options.%s", key);
+		if (val.type == jbvNull)
+			continue;			/* null: the profile decides */
+		if (strcmp(key, "allow_partial") == 0 || strcmp(key, "ship_complete") == 0)
+		{
+			if (val.type != jbvBool)
+				field_wrong(what, path, "a boolean", &val);
+			if (key[0] == 'a')
+				o->allow_partial = val.val.boolean ? 1 : 0;
+			else
+				o->ship_complete = val.val.boolean ? 1 : 0;
+		}
+		else if (strcmp(key, "max_shipments") == 0)
+			o->max_shipments = (int) get_integer(&val, what, path,
+												 "a non-negative integer (0: no limit)",
+												 0, INT_MAX);
+		else if (strcmp(key, "need_by") == 0)
+		{
+			if (val.type != jbvString)
+				field_wrong(what, path, "a date string (YYYY-MM-DD)", &val);
+			o->need_by = parse_iso_date(sr_jsonb_string(&val), what, path);
+			o->has_need_by = true;
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown order option \"%s\"", key),
+					 errhint("Options are allow_partial, ship_complete, max_shipments and need_by.")));
+	}
+}
+
+char *
+sr_order_ref(Jsonb *doc)
+{
+	if (!JB_ROOT_IS_OBJECT(doc))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("order must be a JSON object")));
+	return get_required_string(&doc->root, "order_ref", "order field", "order_ref");
+}
+
+static void
+parse_order(Jsonb *doc, Order *o)
+{
+	JsonbContainer *root = &doc->root;
+	JsonbValue	vbuf;
+	JsonbValue *v;
+	JsonbContainer *arr;
+	const char *what = "order field";
+	int			i;
+	int			j;
+
+	memset(o, 0, sizeof(*o));
+	o->allow_partial = o->ship_complete = o->max_shipments = -1;
+	o->order_ref = sr_order_ref(doc);
+
+	v = sr_jsonb_get(root, "ship_to", &vbuf);
+	if (v == NULL || v->type == jbvNull)
+		field_missing(what, "ship_to");
+	parse_ship_to(v, what, &o->ship_to);
+
+	v = sr_jsonb_get(root, "customer", &vbuf);
+	if (v != NULL && v->type != jbvNull && !sr_jsonb_is_object(v))
+		field_wrong(what, "customer", "an object", v);
+
+	v = sr_jsonb_get(root, "profile", &vbuf);
+	if (v == NULL || v->type == jbvNull)
+		o->profile = "default";
+	else if (v->type != jbvString)
+		field_wrong(what, "profile", "a profile name (string)", v);
+	else
+		o->profile = sr_jsonb_string(v);
+
+	v = sr_jsonb_get(root, "options", &vbuf);
+	if (v != NULL && v->type != jbvNull)
+		parse_options(v, o);
+
+	v = sr_jsonb_get(root, "lines", &vbuf);
+	if (v == NULL || v->type == jbvNull)
+		field_missing(what, "lines");
+	if (!sr_jsonb_is_array(v))
+		field_wrong(what, "lines", "an array", v);
+	arr = v->val.binary.data;
+	o->nlines = JsonContainerSize(arr);
+	if (o->nlines == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("order field \"lines\" must not be empty")));
+	if (o->nlines > stockroute_max_order_lines)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("order \"%s\" has %d lines, more than stockroute.max_order_lines (%d)",
+						o->order_ref, o->nlines, stockroute_max_order_lines),
+				 errhint("Split the order, or raise stockroute.max_order_lines.")));
+
+	o->lines = palloc0(sizeof(OrderLine) * o->nlines);
+	o->groups = palloc0(sizeof(SkuGroup) * o->nlines);
+	for (i = 0; i < o->nlines; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+		JsonbValue *q;
+		OrderLine  *ln = &o->lines[i];
+		char		path[64];
+
+		snprintf(path, sizeof(path), "lines[%d]", i);
+		if (!sr_jsonb_is_object(e))
+			field_wrong(what, path, "an object", e);
+		snprintf(path, sizeof(path), "lines[%d].line_ref", i);
+		ln->line_ref = get_required_string(e->val.binary.data, "line_ref", what, path);
+		snprintf(path, sizeof(path), "lines[%d].sku", i);
+		ln->sku = get_required_string(e->val.binary.data, "sku", what, path);
+		snprintf(path, sizeof(path), "lines[%d].qty", i);
+		q = sr_jsonb_get(e->val.binary.data, "qty", &vbuf);
+		if (q == NULL || q->type == jbvNull)
+			field_missing(what, path);
+		ln->qty = get_integer(q, what, path, "a positive integer", 1, SR_MAX_QTY);
+		ln->left = ln->qty;
+
+		for (j = 0; j < i; j++)
+			if (strcmp(o->lines[j].line_ref, ln->line_ref) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_SR_DUPLICATE_LINE),
+						 errmsg("order \"%s\" has more than one line with line_ref \"%s\"",
+								o->order_ref, ln->line_ref)));
+		for (j = 0; j < o->ngroups; j++)
+			if (strcmp(o->groups[j].sku, ln->sku) == 0)
+				break;
+		if (j == o->ngroups)
+			o->groups[o->ngroups++].sku = ln->sku;
+		ln->group = j;
+		if (o->groups[j].qty > SR_MAX_QTY - ln->qty)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("order \"%s\" wants more than " INT64_FORMAT " units of sku \"%s\"",
+							o->order_ref, (int64) SR_MAX_QTY, ln->sku)));
+		o->groups[j].qty += ln->qty;
+	}
+
+	o->group_by_sku = palloc(sizeof(int) * o->ngroups);
+	for (i = 0; i < o->ngroups; i++)
+		o->group_by_sku[i] = i;
+	qsort_arg(o->group_by_sku, o->ngroups, sizeof(int), cmp_group_sku, o->groups);
+}
+
+/* ---------------------------------------------------------------- network */
+
+typedef struct StockRow
+{
+	int			group;
+	int64		on_hand;
+	int64		reserved;
+	int64		available;
+	int64		balance_free;
+	bool		allowed;
+	double		unit_cost;
+	int			cand;			/* index into the solver's candidates, or -1 */
+} StockRow;
+
+typedef struct NetNode
+{
+	char	   *node_id;
+	char	   *name;
+	char	   *status;
+	bool		has_coords;
+	double		lat;
+	double		lon;
+	int			handling_days;
+	bool		past_cutoff;
+	int			first_row;
+	int			nrows;
+
+	/* the cost model's verdict */
+	bool		eligible;
+	bool		costed;			/* a lane or the distance model applies */
+	StringInfoData notes;		/* why lines or the node are excluded */
+	const char *service;		/* lane service, NULL under the distance model */
+	double		shipment_cost;
+	double		days;
+	double		miles;
+	double		distance_km;
+	int			solver_node;	/* index in the solver's nodes, or -1 */
+} NetNode;
+
+typedef struct Lane
+{
+	int			node;
+	char	   *service;
+	double		base_cost;
+	double		per_kg;
+	double		per_unit;
+	int			transit_days;
+	double		min_weight;
+	double		max_weight;		/* < 0: none */
+	int			level;			/* 3 postal prefix, 2 region, 1 country, 0 any */
+	int			prefix_len;
+} Lane;
+
+typedef struct Profile
+{
+	char	   *name;
+	int			version;
+	bool		exclude_late;
+	double		dist_fixed;
+	double		dist_per_unit;
+	double		dist_per_unit_mile;
+	SrProfile	sr;
+} Profile;
+
+typedef struct Network
+{
+	int			nnodes;
+	NetNode    *nodes;
+	int		   *node_by_id;		/* node indexes sorted by node_id (strcmp) */
+	int			nrows;
+	StockRow   *rows;
+	int			nlanes;
+	Lane	   *lanes;
+	int		   *lane_start;		/* per node, into lanes sorted by node */
+} Network;
+
+static SPIPlanPtr plan_profile = NULL;
+static SPIPlanPtr plan_items = NULL;
+static SPIPlanPtr plan_stock = NULL;
+static SPIPlanPtr plan_lanes = NULL;
+
+static Datum
+text_array(char **strs, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(strs[i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+static void
+spi_check(int rc, int want, const char *what)
+{
+	if (rc != want)
+		elog(ERROR, "stockroute: %s failed: %s", what, SPI_result_code_string(rc));
+}
+
+static Datum
+col(HeapTuple tup, int attno, bool *isnull)
+{
+	return SPI_getbinval(tup, SPI_tuptable->tupdesc, attno, isnull);
+}
+
+static char *
+col_text(HeapTuple tup, int attno)
+{
+	bool		isnull;
+	Datum		d = col(tup, attno, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static double
+col_float(HeapTuple tup, int attno)
+{
+	bool		isnull;
+	Datum		d = col(tup, attno, &isnull);
+
+	return isnull ? 0.0 : DatumGetFloat8(d);
+}
+
+static void
+load_profile(const char *name, bool read_only, Profile *p)
+{
+	Datum		args[1];
+	HeapTuple	t;
+	bool		isnull;
+	char	   *late_policy;
+
+	if (plan_profile == NULL)
+	{
+		Oid			types[1] = {TEXTOID};
+
+		plan_profile = sr_prepare_kept(
+									   "SELECT version, w_cost, w_days, w_late, w_distance, w_balance,"
+									   "       split_penalty, backorder_penalty, max_shipments,"
+									   "       allow_partial, ship_complete, late_policy,"
+									   "       dist_fixed, dist_per_unit, dist_per_unit_mile"
+									   "  FROM stockroute.profile WHERE profile_name = $1",
+									   1, types);
+	}
+	args[0] = CStringGetTextDatum(name);
+	spi_check(SPI_execute_plan(plan_profile, args, NULL, read_only, 1), SPI_OK_SELECT,
+			  "profile lookup");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_SR_UNKNOWN_PROFILE),
+				 errmsg("profile \"%s\" does not exist", name),
+				 errhint("The shipped profiles are default, cheapest, fastest and closest.")));
+	t = SPI_tuptable->vals[0];
+	sr_profile_defaults(&p->sr);
+	p->name = pstrdup(name);
+	p->version = DatumGetInt32(col(t, 1, &isnull));
+	p->sr.w_cost = col_float(t, 2);
+	p->sr.w_days = col_float(t, 3);
+	p->sr.w_late = col_float(t, 4);
+	p->sr.w_distance = col_float(t, 5);
+	p->sr.w_balance = col_float(t, 6);
+	p->sr.split_penalty = col_float(t, 7);
+	p->sr.backorder_penalty = col_float(t, 8);
+	p->sr.max_shipments = DatumGetInt32(col(t, 9, &isnull));
+	p->sr.allow_partial = DatumGetBool(col(t, 10, &isnull));
+	p->sr.ship_complete = DatumGetBool(col(t, 11, &isnull));
+	late_policy = col_text(t, 12);
+	p->exclude_late = late_policy && strcmp(late_policy, "exclude") == 0;
+	p->dist_fixed = col_float(t, 13);
+	p->dist_per_unit = col_float(t, 14);
+	p->dist_per_unit_mile = col_float(t, 15);
+}
+
+/* weight of each SKU group; unknown SKUs are an error */
+static void
+load_items(Order *o, bool read_only)
+{
+	char	  **skus = palloc(sizeof(char *) * o->ngroups);
+	Datum		args[1];
+	uint64		i;
+	int			g;
+
+	if (plan_items == NULL)
+	{
+		Oid			types[1] = {TEXTARRAYOID};
+
+		plan_items = sr_prepare_kept(
+									 "SELECT sku, weight_kg FROM stockroute.item WHERE sku = ANY ($1)",
+									 1, types);
+	}
+	for (g = 0; g < o->ngroups; g++)
+		skus[g] = o->groups[g].sku;
+	args[0] = text_array(skus, o->ngroups);
+	spi_check(SPI_execute_plan(plan_items, args, NULL, read_only, 0), SPI_OK_SELECT,
+			  "item lookup");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+
+		g = find_group(o, col_text(t, 1));
+		if (g >= 0)
+		{
+			o->groups[g].found = true;
+			o->groups[g].weight_kg = col_float(t, 2);
+		}
+	}
+	for (g = 0; g < o->nlines; g++)
+		if (!o->groups[o->lines[g].group].found)
+			ereport(ERROR,
+					(errcode(ERRCODE_SR_UNKNOWN_SKU),
+					 errmsg("sku \"%s\" of line \"%s\" does not exist",
+							o->lines[g].sku, o->lines[g].line_ref)));
+}
+
+static int
+cmp_node_id(const void *a, const void *b, void *arg)
+{
+	const NetNode *nodes = arg;
+
+	return strcmp(nodes[*(const int *) a].node_id, nodes[*(const int *) b].node_id);
+}
+
+static int
+find_node(const Network *net, const char *node_id)
+{
+	int			lo = 0;
+	int			hi = net->nnodes - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = strcmp(node_id, net->nodes[net->node_by_id[mid]].node_id);
+
+		if (c == 0)
+			return net->node_by_id[mid];
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/*
+ * Every stock row of the order's SKUs with its node, in (node_id, sku)
+ * order, then the lanes of those nodes that match the destination.
+ */
+static void
+load_network(Order *o, TimestampTz now, bool read_only, Network *net)
+{
+	char	  **skus = palloc(sizeof(char *) * o->ngroups);
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	uint64		i;
+	int			g;
+	int			n;
+
+	if (plan_stock == NULL)
+	{
+		Oid			types[2] = {TEXTARRAYOID, TIMESTAMPTZOID};
+
+		plan_stock = sr_prepare_kept(
+									 "SELECT s.node_id, s.sku, s.on_hand, s.reserved, s.available,"
+									 "       s.reorder_point, n.name, n.status, n.lat, n.lon, n.handling_days,"
+									 "       n.cutoff IS NOT NULL AND"
+									 "       (($2 AT TIME ZONE n.timezone)::time > n.cutoff),"
+									 "       i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes)"
+									 "  FROM stockroute.stock s"
+									 "  JOIN stockroute.node n ON n.node_id = s.node_id"
+									 "  JOIN stockroute.item i ON i.sku = s.sku"
+									 " WHERE s.sku = ANY ($1)"
+									 " ORDER BY s.node_id, s.sku",
+									 2, types);
+	}
+	for (g = 0; g < o->ngroups; g++)
+		skus[g] = o->groups[g].sku;
+	args[0] = text_array(skus, o->ngroups);
+	args[1] = TimestampTzGetDatum(now);
+	spi_check(SPI_execute_plan(plan_stock, args, NULL, read_only, 0), SPI_OK_SELECT,
+			  "stock lookup");
+
+	memset(net, 0, sizeof(*net));
+	net->rows = palloc0(sizeof(StockRow) * (SPI_processed > 0 ? SPI_processed : 1));
+	net->nodes = palloc0(sizeof(NetNode) * (SPI_processed > 0 ? SPI_processed : 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		char	   *node_id = col_text(t, 1);
+		StockRow   *r = &net->rows[net->nrows];
+		NetNode    *nd;
+		bool		isnull;
+		int64		reorder;
+
+		if (net->nnodes == 0 || strcmp(net->nodes[net->nnodes - 1].node_id, node_id) != 0)
+		{
+			nd = &net->nodes[net->nnodes++];
+			nd->node_id = node_id;
+			nd->name = col_text(t, 7);
+			nd->status = col_text(t, 8);
+			(void) col(t, 9, &isnull);
+			nd->has_coords = !isnull;
+			nd->lat = col_float(t, 9);
+			nd->lon = col_float(t, 10);
+			nd->handling_days = DatumGetInt32(col(t, 11, &isnull));
+			nd->past_cutoff = DatumGetBool(col(t, 12, &isnull));
+			nd->first_row = net->nrows;
+			nd->solver_node = -1;
+			initStringInfo(&nd->notes);
+		}
+		nd = &net->nodes[net->nnodes - 1];
+		r->group = find_group(o, col_text(t, 2));
+		r->on_hand = DatumGetInt64(col(t, 3, &isnull));
+		r->reserved = DatumGetInt64(col(t, 4, &isnull));
+		r->available = DatumGetInt64(col(t, 5, &isnull));
+		reorder = DatumGetInt64(col(t, 6, &isnull));
+		r->balance_free = r->available > reorder ? r->available - reorder : 0;
+		r->allowed = DatumGetBool(col(t, 13, &isnull));
+		r->cand = -1;
+		nd->nrows++;
+		net->nrows++;
+	}
+
+	net->node_by_id = palloc(sizeof(int) * (net->nnodes > 0 ? net->nnodes : 1));
+	for (n = 0; n < net->nnodes; n++)
+		net->node_by_id[n] = n;
+	qsort_arg(net->node_by_id, net->nnodes, sizeof(int), cmp_node_id, net->nodes);
+
+	/* lanes */
+	net->lane_start = palloc0(sizeof(int) * (net->nnodes + 1));
+	if (net->nnodes == 0)
+		return;
+	if (plan_lanes == NULL)
+	{
+		Oid			types[4] = {TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID};
+
+		plan_lanes = sr_prepare_kept(
+									 "SELECT l.node_id, l.service, l.base_cost, l.per_kg, l.per_unit,"
+									 "       l.transit_days, l.min_weight_kg, l.max_weight_kg,"
+									 "       CASE WHEN l.postal_prefix IS NOT NULL THEN 3"
+									 "            WHEN l.region IS NOT NULL THEN 2"
+									 "            WHEN l.country IS NOT NULL THEN 1 ELSE 0 END,"
+									 "       coalesce(pg_catalog.length(l.postal_prefix), 0)"
+									 "  FROM stockroute.lane l"
+									 " WHERE l.node_id = ANY ($1)"
+									 "   AND (l.country IS NULL OR l.country = $2)"
+									 "   AND (l.region IS NULL OR l.region = $3)"
+									 "   AND (l.postal_prefix IS NULL"
+									 "        OR pg_catalog.starts_with($4, l.postal_prefix))"
+									 " ORDER BY l.lane_id",
+									 4, types);
+	}
+	{
+		char	  **ids = palloc(sizeof(char *) * net->nnodes);
+
+		for (n = 0; n < net->nnodes; n++)
+			ids[n] = net->nodes[n].node_id;
+		args[0] = text_array(ids, net->nnodes);
+	}
+	args[1] = o->ship_to.country ? CStringGetTextDatum(o->ship_to.country) : (Datum) 0;
+	nulls[1] = o->ship_to.country ? ' ' : 'n';
+	args[2] = o->ship_to.region ? CStringGetTextDatum(o->ship_to.region) : (Datum) 0;
+	nulls[2] = o->ship_to.region ? ' ' : 'n';
+	args[3] = o->ship_to.postal_code ? CStringGetTextDatum(o->ship_to.postal_code) : (Datum) 0;
+	nulls[3] = o->ship_to.postal_code ? ' ' : 'n';
+	spi_check(SPI_execute_plan(plan_lanes, args, nulls, read_only, 0), SPI_OK_SELECT,
+			  "lane lookup");
+
+	{
+		Lane	   *tmp = palloc0(sizeof(Lane) * (SPI_processed > 0 ? SPI_processed : 1));
+		int		   *fill;
+
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[i];
+			Lane	   *l = &tmp[i];
+			bool		isnull;
+			Datum		d;
+
+			l->node = find_node(net, col_text(t, 1));
+			l->service = col_text(t, 2);
+			l->base_cost = col_float(t, 3);
+			l->per_kg = col_float(t, 4);
+			l->per_unit = col_float(t, 5);
+			l->transit_days = DatumGetInt32(col(t, 6, &isnull));
+			l->min_weight = col_float(t, 7);
+			d = col(t, 8, &isnull);
+			l->max_weight = isnull ? -1.0 : DatumGetFloat8(d);
+			l->level = DatumGetInt32(col(t, 9, &isnull));
+			l->prefix_len = DatumGetInt32(col(t, 10, &isnull));
+			if (l->node >= 0)
+				net->lane_start[l->node + 1]++;
+		}
+		for (n = 0; n < net->nnodes; n++)
+			net->lane_start[n + 1] += net->lane_start[n];
+		/* bucket by node, keeping lane_id order within a node */
+		net->lanes = palloc0(sizeof(Lane) * (SPI_processed > 0 ? SPI_processed : 1));
+		fill = palloc0(sizeof(int) * net->nnodes);
+		for (i = 0; i < SPI_processed; i++)
+			if (tmp[i].node >= 0)
+				net->lanes[net->lane_start[tmp[i].node] + fill[tmp[i].node]++] = tmp[i];
+		net->nlanes = net->lane_start[net->nnodes];
+	}
+}
+
+static double
+haversine_km(double lat1, double lon1, double lat2, double lon2)
+{
+	double		p1 = lat1 * M_PI / 180.0;
+	double		p2 = lat2 * M_PI / 180.0;
+	double		dp = (lat2 - lat1) * M_PI / 180.0;
+	double		dl = (lon2 - lon1) * M_PI / 180.0;
+	double		a = sin(dp / 2) * sin(dp / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
+
+	if (a > 1.0)
+		a = 1.0;
+	return 2.0 * EARTH_RADIUS_KM * asin(sqrt(a));
+}
+
+static void
+set_distance(const Order *o, NetNode *nd)
+{
+	if (nd->has_coords && o->ship_to.has_coords)
+	{
+		nd->distance_km = haversine_km(nd->lat, nd->lon, o->ship_to.lat, o->ship_to.lon);
+		nd->miles = nd->distance_km / KM_PER_MILE;
+	}
+}
+
+static void
+add_note(NetNode *nd, const char *fmt, const char *arg)
+{
+	if (nd->notes.len > 0)
+		appendStringInfoString(&nd->notes, "; ");
+	appendStringInfo(&nd->notes, fmt, arg);
+}
+
+/*
+ * Cost one node: the lane or distance model, days with the cutoff push.
+ * `units` is the units the node could ship at most for each of its rows
+ * (estimating the shipment's weight for the lanes' weight brackets).
+ */
+static void
+cost_node(const Order *o, const Profile *prof, Network *net, int n)
+{
+	NetNode    *nd = &net->nodes[n];
+	double		weight = 0.0;
+	const Lane *best = NULL;
+	double		best_cost = 0.0;
+	int			i;
+
+	for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+	{
+		StockRow   *r = &net->rows[i];
+		int64		units;
+
+		if (r->cand < 0)
+			continue;
+		units = Min(r->available, o->groups[r->group].qty);
+		weight += (double) units * o->groups[r->group].weight_kg;
+	}
+
+	for (i = net->lane_start[n]; i < net->lane_start[n + 1]; i++)
+	{
+		const Lane *l = &net->lanes[i];
+		double		est;
+		int			k;
+
+		if (weight < l->min_weight || (l->max_weight >= 0 && weight > l->max_weight))
+			continue;
+		est = l->base_cost;
+		for (k = nd->first_row; k < nd->first_row + nd->nrows; k++)
+		{
+			StockRow   *r = &net->rows[k];
+
+			if (r->cand >= 0)
+				est += (double) Min(r->available, o->groups[r->group].qty) *
+					(l->per_unit + l->per_kg * o->groups[r->group].weight_kg);
+		}
+		if (best == NULL ||
+			l->level > best->level ||
+			(l->level == best->level && l->prefix_len > best->prefix_len) ||
+			(l->level == best->level && l->prefix_len == best->prefix_len &&
+			 (est < best_cost ||
+			  (est == best_cost && l->transit_days < best->transit_days))))
+		{
+			best = l;
+			best_cost = est;
+		}
+	}
+
+	set_distance(o, nd);
+	if (best)
+	{
+		nd->costed = true;
+		nd->service = best->service;
+		nd->shipment_cost = best->base_cost;
+		nd->days = nd->handling_days + best->transit_days;
+		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+			net->rows[i].unit_cost = best->per_unit +
+				best->per_kg * o->groups[net->rows[i].group].weight_kg;
+	}
+	else if (nd->has_coords && o->ship_to.has_coords)
+	{
+		nd->costed = true;
+		nd->shipment_cost = prof->dist_fixed;
+		nd->days = nd->handling_days + ceil(nd->miles / MILES_PER_DAY);
+		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+			net->rows[i].unit_cost = prof->dist_per_unit + prof->dist_per_unit_mile * nd->miles;
+	}
+	if (nd->past_cutoff)
+		nd->days += 1;
+}
+
+/* ---------------------------------------------------------------- planning */
+
+typedef struct ShipLine
+{
+	int			node;			/* network node */
+	int			line;			/* order line */
+	int64		qty;
+} ShipLine;
+
+static int
+cmp_ship_line(const void *a, const void *b)
+{
+	const ShipLine *x = a;
+	const ShipLine *y = b;
+
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return 0;
+}
+
+static void
+append_date(StringInfo buf, DateADT d)
+{
+	int			y,
+				m,
+				dd;
+
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
+	appendStringInfo(buf, "\"%04d-%02d-%02d\"", y, m, dd);
+}
+
+/* Why an eligible node ships nothing, as far as the plan's shape tells. */
+static void
+not_chosen_reason(StringInfo why, const Order *o, const Network *net, int n,
+				  const SrProfile *p, SrStatus status)
+{
+	const NetNode *nd = &net->nodes[n];
+	bool		partial = p->allow_partial && !p->ship_complete;
+
+	if (status == SR_UNFILLABLE && !partial)
+	{
+		appendStringInfoString(why, "not chosen: the order cannot be filled in full");
+		if (p->ship_complete)
+			appendStringInfoString(why, " from one node");
+		else if (p->max_shipments > 0)
+			appendStringInfo(why, " in %d shipment%s", p->max_shipments,
+							 p->max_shipments == 1 ? "" : "s");
+		appendStringInfoString(why, " and partial shipments are not allowed");
+		return;
+	}
+	if (status == SR_UNFILLABLE)
+	{
+		appendStringInfoString(why, "not chosen: backordering scores better than shipping");
+		return;
+	}
+	if (p->ship_complete)
+	{
+		int			g;
+
+		for (g = 0; g < o->ngroups; g++)
+		{
+			int			i;
+			bool		covered = false;
+
+			for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+				if (net->rows[i].group == g && net->rows[i].cand >= 0 &&
+					net->rows[i].available >= o->groups[g].qty)
+					covered = true;
+			if (!covered)
+			{
+				appendStringInfo(why, "not chosen: cannot ship the whole order alone (ship_complete): short of sku %s",
+								 o->groups[g].sku);
+				return;
+			}
+		}
+	}
+	appendStringInfoString(why, "not chosen: the plan scores better without it");
+}
+
+Jsonb *
+sr_plan_order(Jsonb *doc, bool read_only)
+{
+	Order		o;
+	Profile		prof;
+	Network		net;
+	TimestampTz now = sr_routing_now();
+	DateADT		today = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
+															TimestampTzGetDatum(now)));
+	SrProblem	prob;
+	SrLine	   *lines;
+	SrNode	   *snodes;
+	SrCand	   *cands;
+	int		   *node_of_solver;
+	SrResult	res;
+	int64		micros;
+	ShipLine   *ship;
+	int			nship = 0;
+	int			i;
+	int			n;
+	StringInfoData b;
+	bool		first;
+	double		total_cost = 0.0;
+
+	parse_order(doc, &o);
+	load_profile(o.profile, read_only, &prof);
+	load_items(&o, read_only);
+
+	/* the order's options override its profile */
+	if (o.allow_partial >= 0)
+		prof.sr.allow_partial = o.allow_partial;
+	if (o.ship_complete >= 0)
+		prof.sr.ship_complete = o.ship_complete;
+	if (o.max_shipments >= 0)
+		prof.sr.max_shipments = o.max_shipments;
+	if (o.has_need_by)
+		prof.sr.need_by_days = o.need_by > today ? (double) (o.need_by - today) : 0.0;
+
+	load_network(&o, now, read_only, &net);
+
+	/* eligibility and cost, node by node in node_id order */
+	lines = palloc0(sizeof(SrLine) * o.ngroups);
+	for (i = 0; i < o.ngroups; i++)
+		lines[i].qty = o.groups[i].qty;
+	snodes = palloc0(sizeof(SrNode) * (net.nnodes > 0 ? net.nnodes : 1));
+	cands = palloc0(sizeof(SrCand) * (net.nrows > 0 ? net.nrows : 1));
+	node_of_solver = palloc0(sizeof(int) * (net.nnodes > 0 ? net.nnodes : 1));
+	memset(&prob, 0, sizeof(prob));
+
+	for (n = 0; n < net.nnodes; n++)
+	{
+		NetNode    *nd = &net.nodes[n];
+		int			ncand = 0;
+
+		set_distance(&o, nd);
+		if (strcmp(nd->status, "active") != 0)
+		{
+			appendStringInfoString(&nd->notes, nd->status);
+			continue;
+		}
+		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+		{
+			StockRow   *r = &net.rows[i];
+
+			if (!r->allowed)
+				add_note(nd, "not allowed for sku %s", o.groups[r->group].sku);
+			else if (r->available <= 0)
+				add_note(nd, "no stock of sku %s", o.groups[r->group].sku);
+			else
+			{
+				r->cand = 0;	/* provisional, numbered below */
+				ncand++;
+			}
+		}
+		if (ncand == 0)
+			continue;
+		cost_node(&o, &prof, &net, n);
+		if (!nd->costed)
+		{
+			add_note(nd, "%s", "no lane to the destination and no coordinates for the distance model");
+			continue;
+		}
+		if (prof.exclude_late && prof.sr.need_by_days >= 0 && nd->days > prof.sr.need_by_days)
+		{
+			char		msg[128];
+
+			snprintf(msg, sizeof(msg), "late: %g days, need_by in %g days", nd->days,
+					 prof.sr.need_by_days);
+			add_note(nd, "%s", msg);
+			continue;
+		}
+
+		nd->eligible = true;
+		nd->solver_node = prob.nnodes;
+		node_of_solver[prob.nnodes] = n;
+		snodes[prob.nnodes].shipment_cost = nd->shipment_cost;
+		snodes[prob.nnodes].days = nd->days;
+		snodes[prob.nnodes].distance_km = nd->distance_km;
+		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+		{
+			StockRow   *r = &net.rows[i];
+			SrCand	   *c;
+
+			if (r->cand < 0)
+				continue;
+			r->cand = prob.ncands;
+			c = &cands[prob.ncands++];
+			c->line = r->group;
+			c->node = prob.nnodes;
+			c->available = r->available;
+			c->unit_cost = r->unit_cost;
+			c->balance_free = r->balance_free;
+		}
+		prob.nnodes++;
+	}
+	/* rows of nodes that turned out ineligible are not candidates */
+	for (n = 0; n < net.nnodes; n++)
+		if (!net.nodes[n].eligible)
+			for (i = net.nodes[n].first_row; i < net.nodes[n].first_row + net.nodes[n].nrows; i++)
+				net.rows[i].cand = -1;
+
+	prob.nlines = o.ngroups;
+	prob.lines = lines;
+	prob.nodes = snodes;
+	prob.cands = cands;
+	prob.profile = prof.sr;
+	sr_solve_or_error(&prob, &res, &micros);
+
+	/* spread each (sku, node) allocation over the order's lines of that sku */
+	/* each piece ends an allocation or a line: at most nallocs + nlines */
+	ship = palloc0(sizeof(ShipLine) * ((size_t) res.nallocs + o.nlines + 1));
+	for (i = 0; i < res.nallocs; i++)
+	{
+		int64		q = res.allocs[i].qty;
+		int			l;
+
+		for (l = 0; l < o.nlines && q > 0; l++)
+		{
+			OrderLine  *ln = &o.lines[l];
+			int64		take;
+
+			if (ln->group != res.allocs[i].line || ln->left == 0)
+				continue;
+			take = Min(q, ln->left);
+			ln->left -= take;
+			q -= take;
+			ship[nship].node = node_of_solver[res.allocs[i].node];
+			ship[nship].line = l;
+			ship[nship].qty = take;
+			nship++;
+		}
+	}
+	qsort(ship, nship, sizeof(ShipLine), cmp_ship_line);
+
+	/* the plan document */
+	initStringInfo(&b);
+	appendStringInfoString(&b, "{\"order_ref\":");
+	escape_json(&b, o.order_ref);
+	appendStringInfo(&b, ",\"status\":\"%s\",\"shipments\":[",
+					 res.status == SR_COMPLETE ? "complete" :
+					 res.status == SR_PARTIAL ? "partial" : "unfillable");
+	for (i = 0; i < nship;)
+	{
+		NetNode    *nd = &net.nodes[ship[i].node];
+		double		cost = nd->shipment_cost;
+		int			j;
+
+		if (i > 0)
+			appendStringInfoChar(&b, ',');
+		appendStringInfoString(&b, "{\"node_id\":");
+		escape_json(&b, nd->node_id);
+		appendStringInfoString(&b, ",\"service\":");
+		if (nd->service)
+			escape_json(&b, nd->service);
+		else
+			appendStringInfoString(&b, "null");
+		appendStringInfoString(&b, ",\"lines\":[");
+		for (j = i; j < nship && ship[j].node == ship[i].node; j++)
+		{
+			OrderLine  *ln = &o.lines[ship[j].line];
+			int			k;
+
+			if (j > i)
+				appendStringInfoChar(&b, ',');
+			appendStringInfoString(&b, "{\"line_ref\":");
+			escape_json(&b, ln->line_ref);
+			appendStringInfoString(&b, ",\"sku\":");
+			escape_json(&b, ln->sku);
+			appendStringInfo(&b, ",\"qty\":" INT64_FORMAT "}", ship[j].qty);
+			for (k = nd->first_row; k < nd->first_row + nd->nrows; k++)
+				if (net.rows[k].group == ln->group)
+					cost += net.rows[k].unit_cost * (double) ship[j].qty;
+		}
+		total_cost += cost;
+		appendStringInfoString(&b, "],\"cost\":");
+		sr_json_number(&b, cost);
+		appendStringInfoString(&b, ",\"days\":");
+		sr_json_number(&b, nd->days);
+		appendStringInfoString(&b, ",\"eta\":");
+		append_date(&b, today + (DateADT) nd->days);
+		appendStringInfoChar(&b, '}');
+		i = j;
+	}
+	appendStringInfoString(&b, "],\"unfilled\":[");
+	first = true;
+	for (i = 0; i < o.nlines; i++)
+	{
+		if (o.lines[i].left == 0)
+			continue;
+		if (!first)
+			appendStringInfoChar(&b, ',');
+		first = false;
+		appendStringInfoString(&b, "{\"line_ref\":");
+		escape_json(&b, o.lines[i].line_ref);
+		appendStringInfoString(&b, ",\"sku\":");
+		escape_json(&b, o.lines[i].sku);
+		appendStringInfo(&b, ",\"qty\":" INT64_FORMAT "}", o.lines[i].left);
+	}
+	appendStringInfoString(&b, "],\"cost\":");
+	sr_json_number(&b, total_cost);
+	appendStringInfoString(&b, ",\"score\":");
+	sr_json_number(&b, res.score);
+	appendStringInfoString(&b, ",\"score_terms\":");
+	sr_json_score_terms(&b, &prob.profile, &res);
+	appendStringInfoString(&b, ",\"rules\":[],\"profile\":{\"name\":");
+	escape_json(&b, prof.name);
+	appendStringInfo(&b, ",\"version\":%d}", prof.version);
+	if (o.has_need_by)
+	{
+		appendStringInfoString(&b, ",\"need_by\":");
+		append_date(&b, o.need_by);
+	}
+
+	/* explain: every node holding a stock row of the order's SKUs */
+	appendStringInfoString(&b, ",\"explain\":{\"candidates\":[");
+	for (n = 0; n < net.nnodes; n++)
+	{
+		NetNode    *nd = &net.nodes[n];
+		StringInfoData why;
+		bool		chosen = false;
+
+		initStringInfo(&why);
+		for (i = 0; i < nship; i++)
+			if (ship[i].node == n)
+			{
+				appendStringInfoString(&why, chosen ? ", " : "chosen: ships ");
+				appendStringInfo(&why, INT64_FORMAT " of line %s", ship[i].qty,
+								 o.lines[ship[i].line].line_ref);
+				chosen = true;
+			}
+		if (!chosen && nd->eligible)
+			not_chosen_reason(&why, &o, &net, n, &prob.profile, res.status);
+		if (!nd->eligible)
+			appendStringInfoString(&why, nd->notes.data);
+		else if (nd->notes.len > 0)
+			appendStringInfo(&why, " (%s)", nd->notes.data);
+
+		if (n > 0)
+			appendStringInfoChar(&b, ',');
+		appendStringInfoString(&b, "{\"node_id\":");
+		escape_json(&b, nd->node_id);
+		appendStringInfo(&b, ",\"eligible\":%s,\"chosen\":%s,\"reason\":",
+						 nd->eligible ? "true" : "false", chosen ? "true" : "false");
+		escape_json(&b, why.data);
+		if (nd->costed)
+		{
+			appendStringInfoString(&b, ",\"basis\":");
+			appendStringInfoString(&b, nd->service ? "\"lane\"" : "\"distance\"");
+			appendStringInfoString(&b, ",\"shipment_cost\":");
+			sr_json_number(&b, nd->shipment_cost);
+			appendStringInfoString(&b, ",\"days\":");
+			sr_json_number(&b, nd->days);
+		}
+		if (nd->has_coords && o.ship_to.has_coords)
+		{
+			appendStringInfoString(&b, ",\"distance_km\":");
+			sr_json_number(&b, rint(nd->distance_km * 10) / 10);
+		}
+		appendStringInfoChar(&b, '}');
+	}
+	appendStringInfoString(&b, "],\"solver\":");
+	sr_json_solver(&b, &res, micros);
+	appendStringInfoString(&b, "}}");
+
+	return sr_json_to_jsonb(&b);
+}
+
+/* ---------------------------------------------------------------- plan() */
+
+PG_FUNCTION_INFO_V1(routing_plan);
+Datum
+routing_plan(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext work;
+	Jsonb	   *plan;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("order must not be null")));
+
+	work = AllocSetContextCreate(caller, "stockroute plan", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(work);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(work);
+
+	plan = sr_plan_order(PG_GETARG_JSONB_P(0), true);
+
+	/* SPI_execute leaves CurrentMemoryContext in SPI's procedure context: copy out first */
+	MemoryContextSwitchTo(caller);
+	plan = DatumGetJsonbPCopy(JsonbPGetDatum(plan));
+	SPI_finish();
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(work);
+	PG_RETURN_JSONB_P(plan);
+}
+
+/* ---------------------------------------------------------------- available() */
+
+PG_FUNCTION_INFO_V1(routing_available);
+Datum
+routing_available(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext work;
+	Order		o;
+	Profile		prof;
+	Network		net;
+	TimestampTz now;
+	DateADT		today;
+	StringInfoData b;
+	int64		tot_avail = 0;
+	int64		tot_on_hand = 0;
+	int64		tot_reserved = 0;
+	int			n;
+	Jsonb	   *out;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("sku must not be null")));
+	memset(&prof, 0, sizeof(prof));
+
+	work = AllocSetContextCreate(caller, "stockroute available", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(work);
+
+	memset(&o, 0, sizeof(o));
+	o.ngroups = 1;
+	o.groups = palloc0(sizeof(SkuGroup));
+	o.groups[0].sku = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	o.groups[0].qty = 1;		/* the weight of one unit picks the lane bracket */
+	o.group_by_sku = palloc0(sizeof(int));
+	o.nlines = 1;
+	o.lines = palloc0(sizeof(OrderLine));
+	o.lines[0].sku = o.groups[0].sku;
+	o.lines[0].line_ref = "1";
+	if (!PG_ARGISNULL(1))
+	{
+		Jsonb	   *st = PG_GETARG_JSONB_P(1);
+		JsonbValue	v;
+
+		if (JB_ROOT_IS_SCALAR(st) || !JB_ROOT_IS_OBJECT(st))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("argument \"ship_to\" must be a JSON object")));
+		v.type = jbvBinary;
+		v.val.binary.data = &st->root;
+		v.val.binary.len = VARSIZE(st) - VARHDRSZ;
+		parse_ship_to(&v, "argument field", &o.ship_to);
+	}
+	if (!PG_ARGISNULL(2))
+	{
+		Jsonb	   *cu = PG_GETARG_JSONB_P(2);
+
+		if (JB_ROOT_IS_SCALAR(cu) || !JB_ROOT_IS_OBJECT(cu))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("argument \"customer\" must be a JSON object")));
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(work);
+
+	now = sr_routing_now();
+	today = DatumGetDateADT(DirectFunctionCall1(timestamptz_date, TimestampTzGetDatum(now)));
+	load_items(&o, true);
+	if (!PG_ARGISNULL(1))
+		load_profile("default", true, &prof);
+	load_network(&o, now, true, &net);
+
+	initStringInfo(&b);
+	appendStringInfoString(&b, "{\"sku\":");
+	escape_json(&b, o.groups[0].sku);
+	appendStringInfoString(&b, ",\"nodes\":[");
+	for (n = 0; n < net.nnodes; n++)
+	{
+		NetNode    *nd = &net.nodes[n];
+		StockRow   *r = &net.rows[nd->first_row];
+		bool		routable = strcmp(nd->status, "active") == 0 && r->allowed;
+		bool		costed = false;
+
+		if (n > 0)
+			appendStringInfoChar(&b, ',');
+		appendStringInfoString(&b, "{\"node_id\":");
+		escape_json(&b, nd->node_id);
+		appendStringInfoString(&b, ",\"name\":");
+		escape_json(&b, nd->name ? nd->name : "");
+		appendStringInfoString(&b, ",\"status\":");
+		escape_json(&b, nd->status);
+		if (!PG_ARGISNULL(1))
+		{
+			r->cand = 0;		/* cost the node as if it shipped one unit */
+			cost_node(&o, &prof, &net, n);
+			costed = nd->costed;
+			/* a node that cannot reach the destination promises nothing there */
+			routable = routable && costed;
+		}
+		appendStringInfo(&b, ",\"routable\":%s,\"on_hand\":" INT64_FORMAT
+						 ",\"reserved\":" INT64_FORMAT ",\"available\":" INT64_FORMAT,
+						 routable ? "true" : "false", r->on_hand, r->reserved,
+						 r->available);
+		tot_on_hand += r->on_hand;
+		tot_reserved += r->reserved;
+		if (routable)
+			tot_avail += r->available;
+		if (!PG_ARGISNULL(1))
+		{
+			if (costed)
+			{
+				appendStringInfoString(&b, ",\"days\":");
+				sr_json_number(&b, nd->days);
+				appendStringInfoString(&b, ",\"eta\":");
+				append_date(&b, today + (DateADT) nd->days);
+			}
+			else
+				appendStringInfoString(&b, ",\"days\":null,\"eta\":null");
+		}
+		appendStringInfoChar(&b, '}');
+	}
+	appendStringInfo(&b, "],\"available\":" INT64_FORMAT ",\"on_hand\":" INT64_FORMAT
+					 ",\"reserved\":" INT64_FORMAT "}",
+					 tot_avail, tot_on_hand, tot_reserved);
+	out = sr_json_to_jsonb(&b);
+
+	/* SPI_execute leaves CurrentMemoryContext in SPI's procedure context: copy out first */
+	MemoryContextSwitchTo(caller);
+	out = DatumGetJsonbPCopy(JsonbPGetDatum(out));
+	SPI_finish();
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(work);
+	PG_RETURN_JSONB_P(out);
+}
