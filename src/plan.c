@@ -139,19 +139,6 @@ sr_routing_now(void)
 
 /* ---------------------------------------------------------------- helpers */
 
-SPIPlanPtr
-sr_prepare_kept(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	return plan;
-}
-
 static void *
 env_alloc(void *ctx, size_t size)
 {

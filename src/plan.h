@@ -69,6 +69,5 @@ extern char *sr_order_ref(Jsonb *order);
 extern TimestampTz sr_routing_now(void);
 
 /* prepare a statement once per backend and keep it */
-extern SPIPlanPtr sr_prepare_kept(const char *sql, int nargs, Oid *argtypes);
 
 #endif

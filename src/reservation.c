@@ -103,20 +103,6 @@ legal_transition(ResStatus from, ResStatus to)
 	}
 }
 
-/* Prepare a plan once per backend and keep it. */
-static SPIPlanPtr
-prepare_kept(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	return plan;
-}
-
 /*
  * Attribute number of a column, cached per row type: the triggers look the
  * same dozen names up on every row.  Keyed by the relation's row type OID, so
@@ -243,7 +229,7 @@ default_expiry(const char *sku)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (plan_item_ttl == NULL)
-		plan_item_ttl = prepare_kept(
+		plan_item_ttl = sr_prepare_kept(
 									 "SELECT hold_ttl FROM stockroute.item WHERE sku = $1",
 									 1, argtypes);
 	args[0] = CStringGetTextDatum(sku);
@@ -403,7 +389,7 @@ apply_to_stock(const char *node_id, const char *sku, const char *lot_code,
 		{
 			Oid			types[4] = {TEXTOID, TEXTOID, INT8OID, INT8OID};
 
-			plan_stock_apply = prepare_kept(
+			plan_stock_apply = sr_prepare_kept(
 											"UPDATE stockroute.stock"
 											"   SET reserved = reserved + $3, on_hand = on_hand - $4,"
 											"       updated_at = pg_catalog.now()"
@@ -422,7 +408,7 @@ apply_to_stock(const char *node_id, const char *sku, const char *lot_code,
 		{
 			Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID};
 
-			plan_lot_apply = prepare_kept(
+			plan_lot_apply = sr_prepare_kept(
 										  "UPDATE stockroute.lot"
 										  "   SET reserved = reserved + $4, on_hand = on_hand - $5,"
 										  "       updated_at = pg_catalog.now()"
@@ -653,7 +639,7 @@ replay_by_key(const char *order_ref, const char *line_ref, const char *sku,
 	{
 		Oid			types[2] = {TEXTOID, TEXTOID};
 
-		plan_find_key = prepare_kept(
+		plan_find_key = sr_prepare_kept(
 									 "SELECT order_ref, line_ref, node_id, qty, lot_code,"
 									 "       pg_catalog.to_jsonb(r) || '{\"idempotent_replay\": true}'::jsonb"
 									 "  FROM stockroute.reservation r"
@@ -744,7 +730,7 @@ reservation_reserve(PG_FUNCTION_ARGS)
 	{
 		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
 
-		plan_validate = prepare_kept(
+		plan_validate = sr_prepare_kept(
 									 "SELECT i.hold_ttl, n.status,"
 									 "       EXISTS (SELECT 1 FROM stockroute.stock s"
 									 "                WHERE s.node_id = $2 AND s.sku = $1),"
@@ -808,7 +794,7 @@ reservation_reserve(PG_FUNCTION_ARGS)
 		Oid			types[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID,
 		TIMESTAMPTZOID, TEXTOID};
 
-		plan_insert = prepare_kept(
+		plan_insert = sr_prepare_kept(
 								   "INSERT INTO stockroute.reservation AS r"
 								   "       (order_ref, line_ref, sku, node_id, lot_code, qty,"
 								   "        expires_at, idempotency_key)"

@@ -6,6 +6,7 @@
  */
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/guc.h"
 
@@ -35,4 +36,22 @@ _PG_init(void)
 	sr_routing_define_gucs();	/* src/plan.c */
 
 	MarkGUCPrefixReserved("stockroute");
+}
+
+/*
+ * Prepare a statement once per backend and keep it: every SPI query the
+ * extension runs is a constant string with parameters, never built from
+ * user input.
+ */
+SPIPlanPtr
+sr_prepare_kept(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
 }

@@ -7,6 +7,8 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
+
 /* Class SR: stockroute's own conditions (implementation-defined class). */
 #define ERRCODE_SR_INSUFFICIENT_STOCK		MAKE_SQLSTATE('S','R','0','0','1')
 #define ERRCODE_SR_UNKNOWN_NODE				MAKE_SQLSTATE('S','R','0','0','2')
@@ -24,6 +26,9 @@
 #define ERRCODE_SR_DUPLICATE_LINE			MAKE_SQLSTATE('S','R','0','2','1')
 #define ERRCODE_SR_CONFLICTING_CANDIDATE	MAKE_SQLSTATE('S','R','0','2','2')
 #define ERRCODE_SR_ALLOCATION_CONTENTION	MAKE_SQLSTATE('S','R','0','2','3')
+
+/* A prepared SPI plan kept for the backend's life (src/stockroute.c). */
+extern SPIPlanPtr sr_prepare_kept(const char *sql, int nargs, Oid *argtypes);
 
 /* GUCs (src/stockroute.c) */
 extern int	stockroute_default_hold_ttl;	/* seconds */
