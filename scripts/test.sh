@@ -35,7 +35,9 @@ if ! $sudo make install >/dev/null; then
     echo "0 1 install" >> "$summary"; finish
 fi
 
-pg_virtualenv \
+# -t: the cluster's configuration lives in a temporary directory, so a run
+# never collides with a cluster of the machine (or another run) named regress
+pg_virtualenv -t \
     -o shared_preload_libraries=pg_cron \
     -o cron.database_name=postgres \
     -o cron.use_background_workers=on \
