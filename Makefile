@@ -10,12 +10,12 @@ EXTENSION  = stockroute
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = stockroute
-OBJS = src/stockroute.o src/reservation.o src/solver.o src/aggregate.o src/plan.o src/allocate.o src/explain.o
+OBJS = src/stockroute.o src/reservation.o src/solver.o src/aggregate.o src/plan.o src/allocate.o src/explain.o src/ingest.o
 
 # The install script is built from its parts, in this order.  The parts are
 # numbered because PostgreSQL 15's pg_regress reads ./sql/<test>.sql before
 # --inputdir, so a part may never share a name with a test.
-SQL_PARTS = sql/10_schema.sql sql/20_reservation.sql sql/30_routing.sql
+SQL_PARTS = sql/10_schema.sql sql/20_reservation.sql sql/30_routing.sql sql/40_sync.sql sql/50_reconcile.sql
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
 

@@ -27,6 +27,12 @@ CREATE TABLE stockroute.node (
     priority        integer NOT NULL DEFAULT 0,
     stale_after     interval NOT NULL DEFAULT '1 day' CHECK (stale_after > '0'::interval),
     last_event_at   timestamptz,
+    -- inventory sync (sql/40_sync.sql, docs/sync.md)
+    last_occurred_at timestamptz,
+    stale           boolean NOT NULL DEFAULT false,
+    seq_min         bigint,
+    seq_max         bigint,
+    seq_count       bigint NOT NULL DEFAULT 0 CHECK (seq_count >= 0),
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CHECK ((lat IS NULL) = (lon IS NULL))
@@ -46,6 +52,14 @@ COMMENT ON COLUMN stockroute.node.stale_after IS
     'the node is stale when no event arrived for this long';
 COMMENT ON COLUMN stockroute.node.last_event_at IS
     'time of the last inventory event received from the node (maintained by ingest)';
+COMMENT ON COLUMN stockroute.node.last_occurred_at IS
+    'latest occurred_at of the events the node sent (maintained by ingest)';
+COMMENT ON COLUMN stockroute.node.stale IS
+    'no event for longer than stale_after (set by reconcile, cleared by the next event); routing must skip stale nodes';
+COMMENT ON COLUMN stockroute.node.seq_min IS 'lowest event seq received from the node';
+COMMENT ON COLUMN stockroute.node.seq_max IS 'highest event seq received from the node';
+COMMENT ON COLUMN stockroute.node.seq_count IS
+    'events with a seq received from the node; fewer than seq_max - seq_min + 1 is a sync gap';
 
 -- Items ---------------------------------------------------------------------
 
@@ -79,6 +93,8 @@ CREATE TABLE stockroute.stock (
     available       bigint GENERATED ALWAYS AS
                     (GREATEST(on_hand - reserved - safety_stock, 0)) STORED,
     updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    counted_at      timestamptz,
+    count_key       text,
     PRIMARY KEY (node_id, sku)
 );
 
@@ -94,6 +110,10 @@ COMMENT ON COLUMN stockroute.stock.safety_stock IS 'units never promised to orde
 COMMENT ON COLUMN stockroute.stock.reorder_point IS 'low-stock threshold for alerts and inventory balancing';
 COMMENT ON COLUMN stockroute.stock.available IS
     'units that can be promised: on_hand - reserved - safety_stock, never below zero';
+COMMENT ON COLUMN stockroute.stock.counted_at IS
+    'occurred_at of the count event in force; deltas that occurred at or before it are superseded (maintained by ingest)';
+COMMENT ON COLUMN stockroute.stock.count_key IS
+    'idempotency_key of the count event in force (breaks ties between counts at the same time)';
 
 CREATE TABLE stockroute.lot (
     node_id         text NOT NULL,
@@ -104,6 +124,8 @@ CREATE TABLE stockroute.lot (
     expires_on      date,
     attrs           jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(attrs) = 'object'),
     updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    counted_at      timestamptz,
+    count_key       text,
     PRIMARY KEY (node_id, sku, lot_code),
     FOREIGN KEY (node_id, sku) REFERENCES stockroute.stock ON UPDATE CASCADE
 );
@@ -114,6 +136,8 @@ COMMENT ON TABLE stockroute.lot IS 'Lots of lot-tracked SKUs at a node, with exp
 COMMENT ON COLUMN stockroute.lot.reserved IS
     'units of the lot held or committed by active reservations; maintained by triggers';
 COMMENT ON COLUMN stockroute.lot.attrs IS 'certifications, batch and other lot attributes';
+COMMENT ON COLUMN stockroute.lot.counted_at IS 'occurred_at of the lot count event in force (maintained by ingest)';
+COMMENT ON COLUMN stockroute.lot.count_key IS 'idempotency_key of the lot count event in force';
 
 -- Shipping lanes and routing policy ------------------------------------------
 
@@ -316,7 +340,10 @@ CREATE TABLE stockroute.event (
     received_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
     status          text NOT NULL CHECK (status IN ('applied', 'duplicate', 'superseded', 'rejected')),
     error           text,
-    payload         jsonb NOT NULL
+    payload         jsonb NOT NULL,
+    -- inventory sync (sql/40_sync.sql, docs/sync.md)
+    delta           bigint,
+    latency         interval GENERATED ALWAYS AS (received_at - occurred_at) STORED
 );
 
 CREATE UNIQUE INDEX event_idempotency_idx ON stockroute.event (node_id, idempotency_key)
@@ -324,6 +351,9 @@ CREATE UNIQUE INDEX event_idempotency_idx ON stockroute.event (node_id, idempote
 CREATE INDEX event_stock_idx ON stockroute.event (sku, node_id, occurred_at);
 
 COMMENT ON TABLE stockroute.event IS 'Every inventory event received from a node, with its outcome';
+COMMENT ON COLUMN stockroute.event.delta IS
+    'signed on_hand change of a receipt, adjust, sale or ship (NULL for a count)';
+COMMENT ON COLUMN stockroute.event.latency IS 'received_at - occurred_at: how late the event arrived';
 
 CREATE TABLE stockroute.decision (
     decision_id     uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,

@@ -833,3 +833,109 @@ reservation_reserve(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_JSONB_P(reply);
 }
+
+/* ---------------------------------------------------------------------------
+ * repair_reserved(node_id, sku) -> jsonb           (reconciliation, issue 5)
+ *
+ * The one path besides reservation_apply allowed to write stock.reserved:
+ * reconcile() calls it when invariant 2 is found broken (which only a
+ * trigger disabled by hand or session_replication_role = replica can do).
+ * It sets reserved of the stock row and of its lots to the sum of their
+ * active reservations.  The rows are locked first, in a statement of their
+ * own, and the sums read by the next statement: in READ COMMITTED that one
+ * takes a new snapshot, so a reservation committed while we waited for the
+ * lock is counted, and one not yet committed adds itself after us.
+ * ---------------------------------------------------------------------------
+ */
+static SPIPlanPtr plan_repair_lock = NULL;
+static SPIPlanPtr plan_repair = NULL;
+
+PG_FUNCTION_INFO_V1(reservation_repair_reserved);
+Datum
+reservation_repair_reserved(PG_FUNCTION_ARGS)
+{
+	char	   *node_id = required_text_arg(fcinfo, 0, "node_id");
+	char	   *sku = required_text_arg(fcinfo, 1, "sku");
+	Datum		args[2];
+	Jsonb	   *reply = NULL;
+	bool		isnull;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (plan_repair == NULL)
+	{
+		Oid			types[2] = {TEXTOID, TEXTOID};
+
+		/* the stock row, then its lots: the order reservation_apply uses */
+		plan_repair_lock = sr_prepare_kept(
+										"SELECT (SELECT pg_catalog.count(*) FROM"
+										"         (SELECT 1 FROM stockroute.stock"
+										"           WHERE node_id = $1 AND sku = $2 FOR NO KEY UPDATE) s),"
+										"       (SELECT pg_catalog.count(*) FROM"
+										"         (SELECT 1 FROM stockroute.lot"
+										"           WHERE node_id = $1 AND sku = $2"
+										"           ORDER BY lot_code FOR NO KEY UPDATE) l)",
+										2, types);
+		plan_repair = sr_prepare_kept(
+								   "WITH a AS (SELECT s.reserved AS before,"
+								   "                  COALESCE((SELECT pg_catalog.sum(r.qty)"
+								   "                      FROM stockroute.reservation r"
+								   "                     WHERE r.node_id = s.node_id AND r.sku = s.sku"
+								   "                       AND r.status IN ('held', 'committed')), 0)::bigint AS active"
+								   "             FROM stockroute.stock s WHERE s.node_id = $1 AND s.sku = $2),"
+								   " la AS (SELECT l.lot_code, l.reserved AS before,"
+								   "                  COALESCE((SELECT pg_catalog.sum(r.qty)"
+								   "                      FROM stockroute.reservation r"
+								   "                     WHERE r.node_id = l.node_id AND r.sku = l.sku"
+								   "                       AND r.lot_code = l.lot_code"
+								   "                       AND r.status IN ('held', 'committed')), 0)::bigint AS active"
+								   "             FROM stockroute.lot l WHERE l.node_id = $1 AND l.sku = $2),"
+								   " u AS (UPDATE stockroute.stock s SET reserved = a.active,"
+								   "              updated_at = pg_catalog.now()"
+								   "         FROM a WHERE s.node_id = $1 AND s.sku = $2 AND a.before <> a.active"
+								   "       RETURNING 1),"
+								   " lu AS (UPDATE stockroute.lot l SET reserved = la.active,"
+								   "              updated_at = pg_catalog.now()"
+								   "         FROM la WHERE l.node_id = $1 AND l.sku = $2"
+								   "          AND l.lot_code = la.lot_code AND la.before <> la.active"
+								   "       RETURNING 1)"
+								   "SELECT pg_catalog.jsonb_build_object("
+								   "         'node_id', $1::text, 'sku', $2::text,"
+								   "         'reserved_before', a.before, 'reserved_after', a.active,"
+								   "         'lots', (SELECT COALESCE(pg_catalog.jsonb_agg("
+								   "                    pg_catalog.jsonb_build_object('lot_code', la.lot_code,"
+								   "                      'reserved_before', la.before, 'reserved_after', la.active)"
+								   "                    ORDER BY la.lot_code), '[]')"
+								   "                    FROM la WHERE la.before <> la.active),"
+								   "         'repaired', EXISTS (SELECT 1 FROM u) OR EXISTS (SELECT 1 FROM lu))"
+								   "  FROM a",
+								   2, types);
+	}
+	args[0] = CStringGetTextDatum(node_id);
+	args[1] = CStringGetTextDatum(sku);
+	if (SPI_execute_plan(plan_repair_lock, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "stockroute: repair lock failed");
+	if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_SR_INSUFFICIENT_STOCK),
+				 errmsg("sku \"%s\" has no stock row at node \"%s\"", sku, node_id)));
+
+	internal_stock_write++;
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(plan_repair, args, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		internal_stock_write--;
+	}
+	PG_END_TRY();
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "stockroute: repair of reserved failed: %s", SPI_result_code_string(ret));
+	reply = DatumGetJsonbP(SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0],
+														   SPI_tuptable->tupdesc, 1, &isnull),
+											 false, -1));
+	SPI_finish();
+	PG_RETURN_JSONB_P(reply);
+}

@@ -34,6 +34,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	sr_routing_define_gucs();	/* src/plan.c */
+	sr_sync_define_gucs();		/* src/ingest.c */
 
 	MarkGUCPrefixReserved("stockroute");
 }

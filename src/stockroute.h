@@ -26,6 +26,8 @@
 #define ERRCODE_SR_DUPLICATE_LINE			MAKE_SQLSTATE('S','R','0','2','1')
 #define ERRCODE_SR_CONFLICTING_CANDIDATE	MAKE_SQLSTATE('S','R','0','2','2')
 #define ERRCODE_SR_ALLOCATION_CONTENTION	MAKE_SQLSTATE('S','R','0','2','3')
+/* sync and reconciliation (src/ingest.c, sql/40_sync.sql, sql/50_reconcile.sql): SR040-SR059 */
+#define ERRCODE_SR_PG_CRON_MISSING			MAKE_SQLSTATE('S','R','0','4','0')
 
 /* A prepared SPI plan kept for the backend's life (src/stockroute.c). */
 extern SPIPlanPtr sr_prepare_kept(const char *sql, int nargs, Oid *argtypes);
@@ -38,5 +40,10 @@ extern int	stockroute_allocate_retries;
 extern char *stockroute_now;
 extern bool stockroute_explain_timing;
 extern void sr_routing_define_gucs(void);
+/* sync GUCs (src/ingest.c, defined by sr_sync_define_gucs from _PG_init) */
+extern int	stockroute_max_batch_events;
+extern int	stockroute_max_event_skew;	/* seconds */
+extern char *stockroute_staging_file;
+extern void sr_sync_define_gucs(void);
 
 #endif

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# bench/ingest/run.sh — throughput of stockroute.ingest() in batches of 1000
+# against a per-event PL/pgSQL baseline over the same events, and the time
+# of one reconcile() over 1M stock rows and 100k holds.
+#
+#   PGHOST=... PGPORT=... bash bench/ingest/run.sh            # defaults below
+#   EVENTS=100000 BATCH=1000 STOCK_NODES=200 STOCK_SKUS=5000 HOLDS=100000 bash bench/ingest/run.sh
+#
+# Uses (drops and re-creates) the database $BENCH_DB (default sync_bench).
+set -euo pipefail
+cd "$(dirname "$0")"
+DB=${BENCH_DB:-sync_bench}
+EVENTS=${EVENTS:-100000}
+BATCH=${BATCH:-1000}
+STOCK_NODES=${STOCK_NODES:-200}
+STOCK_SKUS=${STOCK_SKUS:-5000}
+HOLDS=${HOLDS:-100000}
+EXPIRED_PCT=${EXPIRED_PCT:-10}
+
+dropdb --if-exists "$DB" >/dev/null
+createdb "$DB"
+psql() { command psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+
+psql -v events="$EVENTS" -v batch="$BATCH" -f setup_ingest.sql
+echo "== ingest: $EVENTS events in batches of $BATCH (set-based) vs per-event PL/pgSQL baseline"
+psql -At -c "CALL bench.run_ingest('set')"
+psql -At -c "CALL bench.run_ingest('baseline')"
+psql -At -c "SELECT bench.compare()"
+
+echo "== reconcile: $((STOCK_NODES * STOCK_SKUS)) stock rows, $HOLDS holds ($EXPIRED_PCT% past expiry)"
+psql -v nodes="$STOCK_NODES" -v skus="$STOCK_SKUS" -v holds="$HOLDS" -v expired_pct="$EXPIRED_PCT" \
+     -f setup_reconcile.sql
+psql -At -c "SELECT 'reconcile (1st run): ' || (stockroute.reconcile())::text"
+psql -At -c "SELECT 'reconcile (2nd run, steady state): ' || (stockroute.reconcile())::text"

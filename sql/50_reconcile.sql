@@ -1,0 +1,526 @@
+-- stockroute install script, part 5: reconciliation — reconcile(), its run
+-- log, pg_cron scheduling and the dashboard views.  See docs/sync.md.
+
+CREATE TABLE stockroute.reconcile_run (
+    run_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at      timestamptz NOT NULL,
+    finished_at     timestamptz NOT NULL,
+    duration        interval GENERATED ALWAYS AS (finished_at - started_at) STORED,
+    expired         integer NOT NULL DEFAULT 0,
+    drift           integer NOT NULL DEFAULT 0,
+    stale           integer NOT NULL DEFAULT 0,
+    shortfall       integer NOT NULL DEFAULT 0,
+    rerouted        integer NOT NULL DEFAULT 0,
+    backordered     integer NOT NULL DEFAULT 0,
+    backorders_filled integer NOT NULL DEFAULT 0,
+    low_stock       integer NOT NULL DEFAULT 0,
+    summary         jsonb NOT NULL
+);
+
+CREATE INDEX reconcile_run_started_idx ON stockroute.reconcile_run (started_at);
+
+COMMENT ON TABLE stockroute.reconcile_run IS
+    'One row per reconcile() run: when, how long, what it found and did (summary is its reply)';
+COMMENT ON COLUMN stockroute.reconcile_run.expired IS 'held reservations past expires_at it expired';
+COMMENT ON COLUMN stockroute.reconcile_run.drift IS 'stock rows whose reserved it repaired (invariant 2 was broken)';
+COMMENT ON COLUMN stockroute.reconcile_run.stale IS 'nodes it marked stale';
+COMMENT ON COLUMN stockroute.reconcile_run.shortfall IS 'stock rows found with on_hand below reserved';
+COMMENT ON COLUMN stockroute.reconcile_run.rerouted IS 'held units moved off a short node to other nodes';
+COMMENT ON COLUMN stockroute.reconcile_run.backordered IS 'held units moved off a short node to backorder';
+COMMENT ON COLUMN stockroute.reconcile_run.backorders_filled IS 'backordered units it reserved now that stock arrived';
+COMMENT ON COLUMN stockroute.reconcile_run.low_stock IS 'low-stock alerts it opened';
+
+SELECT pg_catalog.pg_extension_config_dump('stockroute.reconcile_run', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.reconcile_run_run_id_seq', '');
+
+-- Placing units ---------------------------------------------------------------
+
+-- Hold up to qty units of an order line on other nodes, chosen by plan()
+-- from the order as allocated (its decision), or, without a ship_to, the
+-- routable nodes with the most available first.  Each hold is its own
+-- subtransaction: a hold lost to a concurrent order is skipped, not fatal.
+CREATE FUNCTION stockroute.place_units(p_order_ref text, p_line_ref text, p_sku text, p_qty bigint,
+                                       p_exclude_node text, p_order_doc jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    doc     jsonb := p_order_doc;
+    p       jsonb;
+    c       record;
+    placed  bigint := 0;
+    res     jsonb := '[]';
+    r       jsonb;
+BEGIN
+    IF doc IS NULL THEN
+        SELECT d.input INTO doc FROM stockroute.decision d
+         WHERE d.order_ref = p_order_ref AND d.kind = 'allocate'
+         ORDER BY d.created_at DESC LIMIT 1;
+    END IF;
+
+    IF jsonb_typeof(doc->'ship_to') = 'object' THEN
+        BEGIN
+            p := stockroute.plan((doc - 'lines' - 'order_ref' - 'options')
+                 || jsonb_build_object('order_ref', p_order_ref,
+                                       'lines', jsonb_build_array(jsonb_build_object(
+                                           'line_ref', p_line_ref, 'sku', p_sku, 'qty', p_qty)),
+                                       'options', coalesce(doc->'options', '{}') - 'ship_complete'
+                                                  || '{"allow_partial": true}'));
+        EXCEPTION WHEN OTHERS THEN
+            p := NULL;          -- the stored order no longer plans: place greedily below
+        END;
+    END IF;
+
+    FOR c IN
+        SELECT sh->>'node_id' AS node_id, (l->>'qty')::bigint AS qty, 0 AS pri
+          FROM jsonb_array_elements(CASE WHEN p IS NOT NULL THEN p->'shipments' ELSE '[]' END) sh,
+               jsonb_array_elements(sh->'lines') l
+         WHERE sh->>'node_id' IS DISTINCT FROM p_exclude_node
+           AND NOT EXISTS (SELECT 1 FROM stockroute.node n WHERE n.node_id = sh->>'node_id' AND n.stale)
+        UNION ALL
+        -- greedy: without a plan, or for what the plan left unfilled
+        SELECT s.node_id, s.available, 1
+          FROM stockroute.stock s
+          JOIN stockroute.node n ON n.node_id = s.node_id
+          JOIN stockroute.item i ON i.sku = s.sku
+         WHERE s.sku = p_sku AND s.available > 0
+           AND n.status = 'active' AND NOT n.stale
+           AND s.node_id IS DISTINCT FROM p_exclude_node
+           AND (i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes))
+        ORDER BY 3, 2 DESC, 1
+    LOOP
+        EXIT WHEN placed >= p_qty;
+        BEGIN
+            r := stockroute.reserve(p_order_ref, p_line_ref, p_sku, c.node_id,
+                                    least(c.qty, p_qty - placed));
+            placed := placed + (r->>'qty')::bigint;
+            res := res || jsonb_build_array(r - 'idempotent_replay');
+        EXCEPTION
+            -- taken meanwhile, node closed, a lock cycle with a concurrent
+            -- order: this candidate is out, try the next
+            WHEN SQLSTATE 'SR001' OR SQLSTATE 'SR009' OR deadlock_detected OR lock_not_available THEN
+                NULL;
+        END;
+    END LOOP;
+    RETURN jsonb_build_object('placed', placed, 'reservations', res,
+                              'method', CASE WHEN p IS NOT NULL THEN 'plan' ELSE 'greedy' END);
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb) IS
+    'Internal: hold up to qty units of an order line on routable nodes other than exclude_node (plan() with the order''s ship_to, else most available first); returns {placed, reservations, method}';
+
+-- reconcile -------------------------------------------------------------------
+
+CREATE FUNCTION stockroute.reconcile()
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t0          timestamptz := clock_timestamp();
+    n_expired   integer := 0;
+    u_expired   bigint := 0;
+    n_drift     integer := 0;
+    n_stale     integer := 0;
+    n_fresh     integer := 0;
+    n_short     integer := 0;
+    u_rerouted  bigint := 0;
+    u_backorder bigint := 0;
+    n_bo_filled integer := 0;
+    u_bo_filled bigint := 0;
+    n_low       integer := 0;
+    n_gap       integer := 0;
+    n_resolved  integer := 0;
+    d           record;
+    h           record;
+    excess      bigint;
+    take        bigint;
+    pl          jsonb;
+    rep         jsonb;
+    reply       jsonb;
+    run         bigint;
+BEGIN
+    -- one run at a time; a second caller returns at once
+    IF NOT pg_try_advisory_xact_lock(hashtext('stockroute.reconcile'), 0) THEN
+        RETURN '{"skipped": true}';
+    END IF;
+    INSERT INTO stockroute.reconcile_run (started_at, finished_at, summary)
+    VALUES (t0, t0, '{}') RETURNING run_id INTO run;
+
+    -- 1. holds past their expiry lapse (the triggers release the units);
+    -- their stock rows are locked first, in (node_id, sku) order
+    PERFORM 1 FROM stockroute.stock s
+     WHERE (s.node_id, s.sku) IN (SELECT r.node_id, r.sku FROM stockroute.reservation r
+                                   WHERE r.status = 'held' AND r.expires_at < now())
+     ORDER BY s.node_id, s.sku
+       FOR NO KEY UPDATE OF s;
+    WITH x AS (
+        UPDATE stockroute.reservation r SET status = 'expired'
+         WHERE r.status = 'held' AND r.expires_at < now()
+        RETURNING r.order_ref, r.line_ref, r.sku, r.node_id, r.qty),
+    o AS (
+        INSERT INTO stockroute.outbox (topic, order_ref, payload)
+        SELECT 'release', x.order_ref,
+               jsonb_build_object('order_ref', x.order_ref, 'reason', 'expired',
+                                  'lines', jsonb_agg(jsonb_build_object('line_ref', x.line_ref, 'sku', x.sku,
+                                                                        'node_id', x.node_id, 'qty', x.qty)
+                                                     ORDER BY x.line_ref, x.node_id))
+          FROM x GROUP BY x.order_ref
+        RETURNING 1)
+    SELECT count(*), coalesce(sum(x.qty), 0) INTO n_expired, u_expired FROM x;
+
+    -- 2. invariant 2: reserved = the active reservations, else repair and say so
+    FOR d IN
+        SELECT s.node_id, s.sku
+          FROM stockroute.stock s
+          LEFT JOIN (SELECT r.node_id, r.sku, sum(r.qty) AS active
+                       FROM stockroute.reservation r WHERE r.status IN ('held', 'committed')
+                      GROUP BY 1, 2) a ON a.node_id = s.node_id AND a.sku = s.sku
+         WHERE s.reserved <> coalesce(a.active, 0)
+        UNION
+        SELECT l.node_id, l.sku
+          FROM stockroute.lot l
+          LEFT JOIN (SELECT r.node_id, r.sku, r.lot_code, sum(r.qty) AS active
+                       FROM stockroute.reservation r
+                      WHERE r.status IN ('held', 'committed') AND r.lot_code IS NOT NULL
+                      GROUP BY 1, 2, 3) a
+                 ON a.node_id = l.node_id AND a.sku = l.sku AND a.lot_code = l.lot_code
+         WHERE l.reserved <> coalesce(a.active, 0)
+        ORDER BY 1, 2
+    LOOP
+        rep := stockroute.repair_reserved(d.node_id, d.sku);
+        IF (rep->>'repaired')::boolean THEN
+            n_drift := n_drift + 1;
+            PERFORM stockroute.raise_alert('drift', d.node_id, d.sku, rep - 'repaired' - 'node_id' - 'sku'
+                                           || jsonb_build_object('run_id', run));
+        END IF;
+    END LOOP;
+
+    -- 3. nodes silent for longer than stale_after are stale (routing skips
+    -- them) until their next event; a node that never sent one is not
+    FOR d IN
+        UPDATE stockroute.node n SET stale = true
+         WHERE NOT n.stale AND n.last_event_at < now() - n.stale_after
+        RETURNING n.node_id, n.last_event_at, n.stale_after
+    LOOP
+        n_stale := n_stale + 1;
+        PERFORM stockroute.raise_alert('stale_node', d.node_id, NULL,
+                    jsonb_build_object('last_event_at', d.last_event_at, 'stale_after', d.stale_after,
+                                       'run_id', run));
+    END LOOP;
+    FOR d IN
+        UPDATE stockroute.node n SET stale = false
+         WHERE n.stale AND (n.last_event_at IS NULL OR n.last_event_at >= now() - n.stale_after)
+        RETURNING n.node_id
+    LOOP
+        n_fresh := n_fresh + 1;
+        PERFORM stockroute.resolve_alert('stale_node', d.node_id, NULL);
+    END LOOP;
+    WITH u AS (
+        UPDATE stockroute.alert a SET status = 'resolved', resolved_at = now()
+          FROM stockroute.node n
+         WHERE a.kind = 'stale_node' AND a.status = 'open' AND a.node_id = n.node_id AND NOT n.stale
+        RETURNING 1)
+    SELECT n_resolved + count(*) INTO n_resolved FROM u;
+
+    -- sequence gaps ingest() saw are alerts already; this catches any left unraised
+    FOR d IN
+        SELECT n.node_id, n.seq_min, n.seq_max, n.seq_count,
+               n.seq_max - n.seq_min + 1 - n.seq_count AS missing
+          FROM stockroute.node n
+         WHERE n.seq_max - n.seq_min + 1 - n.seq_count > 0
+           AND NOT EXISTS (SELECT 1 FROM stockroute.alert a
+                            WHERE a.kind = 'sync_gap' AND a.status = 'open' AND a.node_id = n.node_id)
+         ORDER BY n.node_id
+    LOOP
+        n_gap := n_gap + 1;
+        PERFORM stockroute.raise_alert('sync_gap', d.node_id, NULL,
+                    jsonb_build_object('seq_min', d.seq_min, 'seq_max', d.seq_max,
+                                       'received', d.seq_count, 'missing', d.missing, 'run_id', run));
+    END LOOP;
+
+    -- 4. shortfalls (invariant 4): physical stock below what is promised.
+    -- Held reservations there, newest first, give up the excess: it is
+    -- placed on other nodes, or backordered.  Committed (paid) ones stay:
+    -- the alert asks a person.
+    FOR d IN
+        SELECT s.node_id, s.sku, s.on_hand, s.reserved
+          FROM stockroute.stock s
+         WHERE s.on_hand < s.reserved
+         ORDER BY s.node_id, s.sku
+           FOR NO KEY UPDATE OF s
+    LOOP
+        n_short := n_short + 1;
+        excess := d.reserved - greatest(d.on_hand, 0);
+        FOR h IN
+            SELECT r.sku, r.reservation_id, r.order_ref, r.line_ref, r.qty
+              FROM stockroute.reservation r
+             WHERE r.node_id = d.node_id AND r.sku = d.sku AND r.status = 'held'
+             ORDER BY r.created_at DESC, r.reservation_id DESC
+        LOOP
+            EXIT WHEN excess <= 0;
+            take := least(h.qty, excess);
+            IF take = h.qty THEN
+                UPDATE stockroute.reservation r SET status = 'released'
+                 WHERE r.sku = h.sku AND r.reservation_id = h.reservation_id AND r.status = 'held';
+            ELSE
+                UPDATE stockroute.reservation r SET qty = r.qty - take
+                 WHERE r.sku = h.sku AND r.reservation_id = h.reservation_id AND r.status = 'held';
+            END IF;
+            IF NOT FOUND THEN
+                CONTINUE;
+            END IF;
+            excess := excess - take;
+            pl := stockroute.place_units(h.order_ref, h.line_ref, h.sku, take, d.node_id, NULL);
+            u_rerouted := u_rerouted + (pl->>'placed')::bigint;
+            IF take > (pl->>'placed')::bigint THEN
+                u_backorder := u_backorder + take - (pl->>'placed')::bigint;
+                WITH b AS (
+                    INSERT INTO stockroute.backorder AS b (order_ref, line_ref, sku, qty, order_doc)
+                    VALUES (h.order_ref, h.line_ref, h.sku, take - (pl->>'placed')::bigint,
+                            coalesce((SELECT dd.input FROM stockroute.decision dd
+                                       WHERE dd.order_ref = h.order_ref AND dd.kind = 'allocate'
+                                       ORDER BY dd.created_at DESC LIMIT 1),
+                                     jsonb_build_object('order_ref', h.order_ref)))
+                    ON CONFLICT (order_ref, line_ref) WHERE status = 'open'
+                    DO UPDATE SET qty = b.qty + EXCLUDED.qty, updated_at = now()
+                    RETURNING b.backorder_id, b.qty)
+                INSERT INTO stockroute.outbox (topic, order_ref, node_id, payload)
+                SELECT 'backorder', h.order_ref, d.node_id,
+                       jsonb_build_object('backorder_id', b.backorder_id, 'order_ref', h.order_ref,
+                                          'line_ref', h.line_ref, 'sku', h.sku, 'qty', b.qty,
+                                          'reason', 'shortfall')
+                  FROM b;
+            END IF;
+            INSERT INTO stockroute.decision (order_ref, kind, input, output)
+            VALUES (h.order_ref, 'reroute',
+                    jsonb_build_object('reason', 'shortfall', 'node_id', d.node_id, 'sku', h.sku,
+                                       'line_ref', h.line_ref, 'qty', take,
+                                       'on_hand', d.on_hand, 'reserved', d.reserved),
+                    pl || jsonb_build_object('backordered', take - (pl->>'placed')::bigint));
+        END LOOP;
+        SELECT s.on_hand, s.reserved INTO d.on_hand, d.reserved
+          FROM stockroute.stock s WHERE s.node_id = d.node_id AND s.sku = d.sku;
+        IF d.on_hand < d.reserved THEN
+            PERFORM stockroute.raise_alert('shortfall', d.node_id, d.sku,
+                        jsonb_build_object('on_hand', d.on_hand, 'reserved', d.reserved,
+                                           'short', d.reserved - d.on_hand, 'source', 'reconcile',
+                                           'run_id', run));
+        END IF;
+    END LOOP;
+    WITH u AS (
+        UPDATE stockroute.alert a SET status = 'resolved', resolved_at = now()
+          FROM stockroute.stock s
+         WHERE a.kind = 'shortfall' AND a.status = 'open'
+           AND s.node_id = a.node_id AND s.sku = a.sku AND s.on_hand >= s.reserved
+        RETURNING 1)
+    SELECT n_resolved + count(*) INTO n_resolved FROM u;
+
+    -- 5. open backorders, by priority then age, where routable stock now exists
+    FOR d IN
+        SELECT b.backorder_id, b.order_ref, b.line_ref, b.sku, b.qty, b.order_doc
+          FROM stockroute.backorder b
+         WHERE b.status = 'open'
+           AND EXISTS (SELECT 1 FROM stockroute.stock s JOIN stockroute.node n ON n.node_id = s.node_id
+                        WHERE s.sku = b.sku AND s.available > 0 AND n.status = 'active' AND NOT n.stale)
+         ORDER BY b.priority DESC, b.created_at, b.backorder_id
+         LIMIT 1000
+    LOOP
+        pl := stockroute.place_units(d.order_ref, d.line_ref, d.sku, d.qty, NULL,
+                                     CASE WHEN d.order_doc ? 'ship_to' THEN d.order_doc END);
+        IF (pl->>'placed')::bigint > 0 THEN
+            n_bo_filled := n_bo_filled + 1;
+            u_bo_filled := u_bo_filled + (pl->>'placed')::bigint;
+            IF (pl->>'placed')::bigint >= d.qty THEN
+                UPDATE stockroute.backorder b SET status = 'allocated', updated_at = now()
+                 WHERE b.backorder_id = d.backorder_id;
+            ELSE
+                UPDATE stockroute.backorder b SET qty = b.qty - (pl->>'placed')::bigint, updated_at = now()
+                 WHERE b.backorder_id = d.backorder_id;
+            END IF;
+            INSERT INTO stockroute.outbox (topic, order_ref, payload)
+            VALUES ('backorder', d.order_ref,
+                    jsonb_build_object('backorder_id', d.backorder_id, 'order_ref', d.order_ref,
+                                       'line_ref', d.line_ref, 'sku', d.sku,
+                                       'placed', (pl->>'placed')::bigint,
+                                       'left', greatest(d.qty - (pl->>'placed')::bigint, 0),
+                                       'reservations', pl->'reservations'));
+            INSERT INTO stockroute.decision (order_ref, kind, input, output)
+            VALUES (d.order_ref, 'reroute',
+                    jsonb_build_object('reason', 'backorder', 'backorder_id', d.backorder_id,
+                                       'sku', d.sku, 'line_ref', d.line_ref, 'qty', d.qty),
+                    pl);
+        END IF;
+    END LOOP;
+
+    -- 6. low stock: available at or below the reorder point
+    SELECT count(*) FILTER (WHERE stockroute.raise_alert('low_stock', s.node_id, s.sku,
+                                jsonb_build_object('available', s.available,
+                                                   'reorder_point', s.reorder_point,
+                                                   'on_hand', s.on_hand, 'run_id', run)))
+      INTO n_low
+      FROM stockroute.stock s
+     WHERE s.reorder_point > 0 AND s.available <= s.reorder_point
+       AND NOT EXISTS (SELECT 1 FROM stockroute.alert a
+                        WHERE a.kind = 'low_stock' AND a.status = 'open'
+                          AND coalesce(a.node_id, '') = s.node_id AND coalesce(a.sku, '') = s.sku);
+    WITH u AS (
+        UPDATE stockroute.alert a SET status = 'resolved', resolved_at = now()
+          FROM stockroute.stock s
+         WHERE a.kind = 'low_stock' AND a.status = 'open'
+           AND s.node_id = a.node_id AND s.sku = a.sku
+           AND (s.reorder_point = 0 OR s.available > s.reorder_point)
+        RETURNING 1)
+    SELECT n_resolved + count(*) INTO n_resolved FROM u;
+
+    reply := jsonb_build_object(
+        'started_at', t0,
+        'expired', n_expired, 'expired_units', u_expired,
+        'drift', n_drift,
+        'stale', n_stale, 'stale_cleared', n_fresh,
+        'sync_gaps', n_gap,
+        'shortfall', n_short, 'rerouted_units', u_rerouted, 'backordered_units', u_backorder,
+        'backorders_filled', n_bo_filled, 'backorder_units_placed', u_bo_filled,
+        'low_stock', n_low,
+        'alerts_resolved', n_resolved);
+    UPDATE stockroute.reconcile_run r
+       SET finished_at = clock_timestamp(), expired = n_expired, drift = n_drift, stale = n_stale,
+           shortfall = n_short, rerouted = u_rerouted, backordered = u_backorder,
+           backorders_filled = u_bo_filled, low_stock = n_low,
+           summary = reply || jsonb_build_object('run_id', run,
+                         'duration_ms', round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1000, 3))
+     WHERE r.run_id = run
+    RETURNING r.summary INTO reply;
+    RETURN reply;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.reconcile() IS
+    'Periodic repair: expire lapsed holds, verify and repair invariant 2, flag stale nodes and sync gaps, re-route held units off short nodes, fill backorders, raise low-stock alerts; records the run in reconcile_run and returns its summary ({"skipped": true} when another run is in progress)';
+
+-- Scheduling with pg_cron -----------------------------------------------------
+
+CREATE FUNCTION stockroute.schedule_jobs(schedule text DEFAULT '* * * * *')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p_schedule ALIAS FOR $1;
+    cron_db text := current_setting('cron.database_name', true);
+    jobid   bigint;
+BEGIN
+    IF p_schedule IS NULL OR btrim(p_schedule) = '' THEN
+        RAISE EXCEPTION 'schedule must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+            USING ERRCODE = 'SR040',
+                  DETAIL = CASE WHEN cron_db IS NOT NULL AND cron_db <> current_database()
+                                THEN format('pg_cron runs in database "%s" (cron.database_name).', cron_db) END,
+                  HINT = CASE WHEN cron_db IS NOT NULL AND cron_db <> current_database()
+                              THEN format('In database "%s" run: SELECT cron.schedule_in_database(''stockroute-reconcile'', %L, ''SELECT stockroute.reconcile()'', %L);',
+                                          cron_db, p_schedule, current_database())
+                              ELSE 'Add pg_cron to shared_preload_libraries, restart the server, then CREATE EXTENSION pg_cron in the database named by cron.database_name.' END;
+    END IF;
+    -- the job runs as the caller; cron.schedule replaces a job of the same name
+    EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid
+      USING 'stockroute-reconcile', p_schedule, 'SELECT stockroute.reconcile()';
+    RETURN jobid;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.schedule_jobs(text) IS
+    'Register reconcile() with pg_cron as job "stockroute-reconcile" (default every minute); returns the cron job id. Raises SR040 when pg_cron is not installed here';
+
+CREATE FUNCTION stockroute.unschedule_jobs()
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer := 0;
+    j bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+            USING ERRCODE = 'SR040',
+                  HINT = 'Nothing can be scheduled without pg_cron; there is nothing to unschedule.';
+    END IF;
+    FOR j IN EXECUTE 'SELECT jobid FROM cron.job WHERE jobname = $1' USING 'stockroute-reconcile' LOOP
+        EXECUTE 'SELECT cron.unschedule($1)' USING j;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.unschedule_jobs() IS
+    'Remove the pg_cron jobs schedule_jobs() registered; returns how many. Raises SR040 when pg_cron is not installed here';
+
+-- Dashboards --------------------------------------------------------------------
+
+CREATE VIEW stockroute.node_health AS
+SELECT n.node_id, n.name, n.status, n.stale,
+       n.status = 'active' AND NOT n.stale AS routable,
+       n.last_event_at, n.last_occurred_at,
+       pg_catalog.now() - n.last_event_at AS silent_for,
+       n.stale_after,
+       l.events_last_hour,
+       l.lag_p50, l.lag_p95,
+       coalesce(n.seq_max - n.seq_min + 1 - n.seq_count, 0) AS seq_missing,
+       (SELECT count(*) FROM stockroute.alert a
+         WHERE a.node_id = n.node_id AND a.status = 'open') AS open_alerts
+  FROM stockroute.node n
+  LEFT JOIN LATERAL (
+        SELECT count(*) AS events_last_hour,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY e.latency) AS lag_p50,
+               percentile_cont(0.95) WITHIN GROUP (ORDER BY e.latency) AS lag_p95
+          FROM stockroute.event e
+         WHERE e.node_id = n.node_id AND e.received_at > pg_catalog.now() - interval '1 hour'
+           AND e.latency IS NOT NULL) l ON true;
+
+COMMENT ON VIEW stockroute.node_health IS
+    'Per node: status, stale, routable, last event, event lag (received_at - occurred_at) p50/p95 over the last hour, missing seqs, open alerts';
+
+CREATE VIEW stockroute.inventory_position AS
+SELECT s.node_id, s.sku, s.on_hand, s.reserved, s.safety_stock, s.available, s.reorder_point,
+       s.reorder_point > 0 AND s.available <= s.reorder_point AS below_reorder_point,
+       greatest(s.reserved - s.on_hand, 0) AS shortfall,
+       n.status = 'active' AND NOT n.stale AS routable,
+       s.counted_at, s.updated_at
+  FROM stockroute.stock s
+  JOIN stockroute.node n ON n.node_id = s.node_id;
+
+COMMENT ON VIEW stockroute.inventory_position IS
+    'Per SKU and node: on hand, reserved, safety stock, available, reorder point, shortfall, whether routing may use it';
+
+CREATE VIEW stockroute.network_position AS
+SELECT s.sku,
+       count(*) AS nodes,
+       sum(s.on_hand) AS on_hand,
+       sum(s.reserved) AS reserved,
+       sum(s.safety_stock) AS safety_stock,
+       sum(s.available) AS available,
+       coalesce(sum(s.available) FILTER (WHERE n.status = 'active' AND NOT n.stale), 0) AS routable_available,
+       count(*) FILTER (WHERE s.on_hand < s.reserved) AS nodes_short,
+       count(*) FILTER (WHERE s.reorder_point > 0 AND s.available <= s.reorder_point) AS nodes_low,
+       coalesce((SELECT sum(b.qty) FROM stockroute.backorder b
+                  WHERE b.sku = s.sku AND b.status = 'open'), 0) AS backordered
+  FROM stockroute.stock s
+  JOIN stockroute.node n ON n.node_id = s.node_id
+ GROUP BY s.sku;
+
+COMMENT ON VIEW stockroute.network_position IS
+    'Per SKU over all nodes: on hand, reserved, available (all nodes and routable ones), nodes short or low, units backordered';
+
+CREATE VIEW stockroute.discrepancy AS
+SELECT a.alert_id, a.kind, a.node_id, a.sku, a.status, a.detail, a.raised_at, a.resolved_at,
+       (a.detail->>'run_id')::bigint AS run_id
+  FROM stockroute.alert a
+ WHERE a.kind IN ('drift', 'shortfall', 'sync_gap', 'stale_node');
+
+COMMENT ON VIEW stockroute.discrepancy IS
+    'What sync and reconciliation found wrong between the record and the locations (drift, shortfall, sync gap, stale node), when, and the reconcile run that last saw it (NULL: seen by ingest only)';
