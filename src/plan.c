@@ -996,7 +996,10 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 
 		plan_stock = sr_prepare_kept(
 									 "SELECT s.node_id, s.sku, s.on_hand, s.reserved, s.available,"
-									 "       s.reorder_point, n.name, n.status, n.lat, n.lon, n.handling_days,"
+									 "       s.reorder_point, n.name,"
+									 /* a stale node (no event for stale_after) drops out like an inactive one */
+									 "       CASE WHEN n.status = 'active' AND n.stale THEN 'stale' ELSE n.status END,"
+									 "       n.lat, n.lon, n.handling_days,"
 									 "       n.cutoff IS NOT NULL AND"
 									 "       (($2 AT TIME ZONE n.timezone)::time > n.cutoff),"
 									 "       i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes)"

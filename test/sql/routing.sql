@@ -307,3 +307,17 @@ SELECT count(*) AS mismatches
 SELECT pg_temp.err($$SELECT stockroute.explain('[]')$$);
 SELECT pg_temp.err($$SELECT stockroute.explain('{"shipments": []}')$$);
 SELECT pg_temp.err($$SELECT stockroute.explain('{"status": "complete", "shipments": {}}')$$);
+
+-- a stale node (no event for stale_after, marked by reconcile()) drops out of
+-- routing with its reason, and comes back when it is no longer stale
+SELECT node_id, available FROM stockroute.stock WHERE sku = 'PUMP-1' ORDER BY node_id;
+UPDATE stockroute.node SET stale = true WHERE node_id = 'B';
+SELECT c->>'node_id' AS node_id, c->>'eligible' AS eligible, c->>'reason' AS reason
+  FROM jsonb_array_elements(stockroute.plan(pg_temp.o('SO-110', '[{"line_ref": "1", "sku": "PUMP-1", "qty": 1}]'))
+                            -> 'explain' -> 'candidates') c
+ WHERE c->>'node_id' = 'B';
+SELECT n->>'node_id' AS node_id, n->>'status' AS status, n->>'routable' AS routable
+  FROM jsonb_array_elements(stockroute.available('PUMP-1') -> 'nodes') n WHERE n->>'node_id' = 'B';
+UPDATE stockroute.node SET stale = false WHERE node_id = 'B';
+SELECT n->>'node_id' AS node_id, n->>'status' AS status, n->>'routable' AS routable
+  FROM jsonb_array_elements(stockroute.available('PUMP-1') -> 'nodes') n WHERE n->>'node_id' = 'B';
