@@ -34,7 +34,7 @@ BEGIN
     IF EXISTS (SELECT 1 FROM stockroute.reservation WHERE status IN ('held', 'committed')) THEN
         RAISE EXCEPTION 'cannot truncate stockroute.reservation while reservations are active'
             USING ERRCODE = 'SR004',
-                  HINT = 'Release them first, or TRUNCATE stockroute.stock together with it.';
+                  HINT = 'Release them first (stockroute.release), then truncate.';
     END IF;
     RETURN NULL;
 END;

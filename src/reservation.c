@@ -65,6 +65,7 @@ static SPIPlanPtr plan_item_ttl = NULL;
 static SPIPlanPtr plan_find_key = NULL;
 static SPIPlanPtr plan_validate = NULL;
 static SPIPlanPtr plan_insert = NULL;
+static SPIPlanPtr plan_lock_stock = NULL;
 
 static inline bool
 status_is_active(ResStatus s)
@@ -787,6 +788,51 @@ reservation_reserve(PG_FUNCTION_ARGS)
 										  TimestampTzGetDatum(now), hold_ttl);
 		else
 			args[6] = TimestampTzGetDatum(now + (int64) stockroute_default_hold_ttl * USECS_PER_SEC);
+	}
+
+	/*
+	 * Lock the stock row before inserting and refuse at once when it cannot
+	 * cover the hold.  reservation_apply still decides (it is the guarantee,
+	 * for every write path); this only keeps reserve() from writing a row it
+	 * will have to throw away, and takes the row's lock before the foreign
+	 * key check does, so the key-share lock of that check is already covered
+	 * by our own and a hot row does not turn into a MultiXact.
+	 */
+	if (plan_lock_stock == NULL)
+	{
+		Oid			types[2] = {TEXTOID, TEXTOID};
+
+		plan_lock_stock = sr_prepare_kept(
+										  "SELECT available FROM stockroute.stock"
+										  " WHERE node_id = $1 AND sku = $2 FOR NO KEY UPDATE",
+										  2, types);
+	}
+	{
+		Datum		largs[2];
+		int64		available;
+
+		largs[0] = CStringGetTextDatum(node_id);
+		largs[1] = CStringGetTextDatum(sku);
+		if (SPI_execute_plan(plan_lock_stock, largs, NULL, false, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "stockroute: stock row lock failed");
+		available = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												SPI_tuptable->tupdesc, 1, &isnull));
+		if (available < qty)
+		{
+			/* a retry whose first call has committed meanwhile replays it */
+			if (key && (reply = replay_by_key(order_ref, line_ref, sku, node_id, qty,
+											  lot_code, key)) != NULL)
+			{
+				SPI_finish();
+				PG_RETURN_JSONB_P(reply);
+			}
+			ereport(ERROR,
+					(errcode(ERRCODE_SR_INSUFFICIENT_STOCK),
+					 errmsg("insufficient stock for sku \"%s\" at node \"%s\"", sku, node_id),
+					 errdetail("qty " INT64_FORMAT " requested, " INT64_FORMAT " available.",
+							   qty, available)));
+		}
 	}
 
 	if (plan_insert == NULL)

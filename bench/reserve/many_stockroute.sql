@@ -1,0 +1,5 @@
+-- many SKUs: reserve 1 unit of a random SKU among S1..S10000 at a random node among N1..N20 (stockroute)
+\set sku random(1, 10000)
+\set node random(1, 20)
+\set r random(1, 9000000000000000000)
+SELECT bench_reserve.try_stockroute('o' || :r, 'S' || :sku, 'N' || :node, 1, 'k' || :r);
