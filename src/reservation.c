@@ -733,8 +733,6 @@ reservation_reserve(PG_FUNCTION_ARGS)
 
 		plan_validate = sr_prepare_kept(
 									 "SELECT i.hold_ttl, n.status,"
-									 "       EXISTS (SELECT 1 FROM stockroute.stock s"
-									 "                WHERE s.node_id = $2 AND s.sku = $1),"
 									 "       $3 IS NULL OR EXISTS (SELECT 1 FROM stockroute.lot l"
 									 "                WHERE l.node_id = $2 AND l.sku = $1 AND l.lot_code = $3)"
 									 "  FROM stockroute.item i"
@@ -765,11 +763,6 @@ reservation_reserve(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_SR_NODE_NOT_ACCEPTING),
 				 errmsg("node \"%s\" is %s and takes no new reservations", node_id, node_status)));
 	if (!DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull)))
-		ereport(ERROR,
-				(errcode(ERRCODE_SR_INSUFFICIENT_STOCK),
-				 errmsg("insufficient stock for sku \"%s\" at node \"%s\"", sku, node_id),
-				 errdetail("qty " INT64_FORMAT " requested, 0 available: the node stocks no such SKU.", qty)));
-	if (!DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_SR_UNKNOWN_LOT),
 				 errmsg("lot_code \"%s\" of sku \"%s\" does not exist at node \"%s\"",
@@ -813,9 +806,13 @@ reservation_reserve(PG_FUNCTION_ARGS)
 
 		largs[0] = CStringGetTextDatum(node_id);
 		largs[1] = CStringGetTextDatum(sku);
-		if (SPI_execute_plan(plan_lock_stock, largs, NULL, false, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
+		if (SPI_execute_plan(plan_lock_stock, largs, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "stockroute: stock row lock failed");
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_SR_INSUFFICIENT_STOCK),
+					 errmsg("insufficient stock for sku \"%s\" at node \"%s\"", sku, node_id),
+					 errdetail("qty " INT64_FORMAT " requested, 0 available: the node stocks no such SKU.", qty)));
 		available = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 												SPI_tuptable->tupdesc, 1, &isnull));
 		if (available < qty)
