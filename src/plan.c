@@ -547,26 +547,44 @@ cmp_group_sku(const void *a, const void *b, void *arg)
 	return strcmp(groups[*(const int *) a].sku, groups[*(const int *) b].sku);
 }
 
-/* Index of the SKU group of sku, or -1. */
+/*
+ * Binary search of key in items kept sorted through an index array: order[]
+ * lists item indexes in byte order of their names, name(arg, i) gives item
+ * i's name.  Returns the item index, or -1.
+ */
 static int
-find_group(const Order *o, const char *sku)
+find_sorted(const char *key, const int *order, int n,
+			const char *(*name) (const void *arg, int i), const void *arg)
 {
 	int			lo = 0;
-	int			hi = o->ngroups - 1;
+	int			hi = n - 1;
 
 	while (lo <= hi)
 	{
 		int			mid = (lo + hi) / 2;
-		int			c = strcmp(sku, o->groups[o->group_by_sku[mid]].sku);
+		int			c = strcmp(key, name(arg, order[mid]));
 
 		if (c == 0)
-			return o->group_by_sku[mid];
+			return order[mid];
 		if (c < 0)
 			hi = mid - 1;
 		else
 			lo = mid + 1;
 	}
 	return -1;
+}
+
+static const char *
+group_sku(const void *arg, int i)
+{
+	return ((const Order *) arg)->groups[i].sku;
+}
+
+/* Index of the SKU group of sku, or -1. */
+static int
+find_group(const Order *o, const char *sku)
+{
+	return find_sorted(sku, o->group_by_sku, o->ngroups, group_sku, o);
 }
 
 static void
@@ -955,25 +973,16 @@ cmp_node_id(const void *a, const void *b, void *arg)
 	return strcmp(nodes[*(const int *) a].node_id, nodes[*(const int *) b].node_id);
 }
 
+static const char *
+node_name(const void *arg, int i)
+{
+	return ((const Network *) arg)->nodes[i].node_id;
+}
+
 static int
 find_node(const Network *net, const char *node_id)
 {
-	int			lo = 0;
-	int			hi = net->nnodes - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = (lo + hi) / 2;
-		int			c = strcmp(node_id, net->nodes[net->node_by_id[mid]].node_id);
-
-		if (c == 0)
-			return net->node_by_id[mid];
-		if (c < 0)
-			hi = mid - 1;
-		else
-			lo = mid + 1;
-	}
-	return -1;
+	return find_sorted(node_id, net->node_by_id, net->nnodes, node_name, net);
 }
 
 /*
