@@ -4,11 +4,18 @@
 # of one reconcile() over 1M stock rows and 100k holds.
 #
 #   PGHOST=... PGPORT=... bash bench/ingest/run.sh            # defaults below
+#   bash bench/ingest/run.sh --virtualenv                     # in a throwaway cluster
 #   EVENTS=100000 BATCH=1000 STOCK_NODES=200 STOCK_SKUS=5000 HOLDS=100000 bash bench/ingest/run.sh
 #
 # Uses (drops and re-creates) the database $BENCH_DB (default sync_bench).
 set -euo pipefail
-cd "$(dirname "$0")"
+here=$(cd "$(dirname "$0")" && pwd)
+if [ "${1:-}" = "--virtualenv" ]; then
+    shift
+    . "$here/../virtualenv.sh"
+    bench_in_virtualenv "$here/run.sh" "$@"
+fi
+cd "$here"
 DB=${BENCH_DB:-sync_bench}
 EVENTS=${EVENTS:-100000}
 BATCH=${BATCH:-1000}

@@ -26,14 +26,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 if [ "${1:-}" = "--virtualenv" ]; then
     shift
-    # -t and a free port of our own, so that concurrent throwaway clusters
-    # (other benchmarks and tests) do not collide on the name or the port
-    port=5460
-    while [ $port -lt 5499 ] && { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null ||
-            [ -e "/var/run/postgresql/.s.PGSQL.$port" ]; }; do
-        port=$((port + 1))
-    done
-    exec pg_virtualenv -t -c "-p $port" bash "$here/run.sh" "$@"
+    . "$here/../virtualenv.sh"
+    bench_in_virtualenv "$here/run.sh" "$@"
 fi
 
 DURATION=${DURATION:-20}

@@ -19,14 +19,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 if [ "${1:-}" = "--virtualenv" ]; then
     shift
-    # -t and a free port of our own: concurrent throwaway clusters (others'
-    # benchmarks and tests) must not collide on the cluster name or the port
-    port=5460
-    while [ $port -lt 5499 ] && { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null ||
-            [ -e "/var/run/postgresql/.s.PGSQL.$port" ]; }; do
-        port=$((port + 1))
-    done
-    exec pg_virtualenv -t -c "-p $port" bash "$here/run.sh" "$@"
+    . "$here/../virtualenv.sh"
+    bench_in_virtualenv "$here/run.sh" "$@"
 fi
 
 DURATION=${DURATION:-15}
