@@ -16,8 +16,14 @@ OBJS = src/stockroute.o src/reservation.o src/solver.o src/aggregate.o src/plan.
 # numbered because PostgreSQL 15's pg_regress reads ./sql/<test>.sql before
 # --inputdir, so a part may never share a name with a test.
 SQL_PARTS = sql/10_schema.sql sql/20_reservation.sql sql/30_routing.sql sql/40_sync.sql sql/50_reconcile.sql
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+# Released versions' install scripts are frozen in git (sql/stockroute--0.1.0.sql);
+# the way from the last release to this version is built from the fragments in
+# sql/upgrade/, in name order (test/scripts/upgrade.sh proves that an updated
+# installation equals a fresh one).
+PREV_VERSION = 0.1.0
+UPGRADE_PARTS = $(sort $(wildcard sql/upgrade/*.sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
+DATA = sql/$(EXTENSION)--$(PREV_VERSION).sql
 
 TESTS      = $(sort $(wildcard test/sql/*.sql))
 REGRESS    = $(patsubst test/sql/%.sql,%,$(TESTS))
@@ -35,6 +41,9 @@ include $(PGXS)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
 	cat $(SQL_PARTS) > $@
+
+sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql: $(UPGRADE_PARTS) $(EXTENSION).control
+	cat $(UPGRADE_PARTS) > $@
 
 .PHONY: test demo deps
 deps:
