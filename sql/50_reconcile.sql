@@ -39,8 +39,12 @@ SELECT pg_catalog.pg_extension_config_dump('stockroute.reconcile_run_run_id_seq'
 -- from the order as allocated (its decision), or, without a ship_to, the
 -- routable nodes with the most available first.  Each hold is its own
 -- subtransaction: a hold lost to a concurrent order is skipped, not fatal.
+-- With p_nowait a node whose stock row another transaction holds is skipped
+-- at once instead of waited for (fill_backorders, sql/70_supply.sql: it may
+-- run while its caller holds stock rows out of canonical order).
 CREATE FUNCTION stockroute.place_units(p_order_ref text, p_line_ref text, p_sku text, p_qty bigint,
-                                       p_exclude_node text, p_order_doc jsonb)
+                                       p_exclude_node text, p_order_doc jsonb,
+                                       p_nowait boolean DEFAULT false)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -92,6 +96,10 @@ BEGIN
     LOOP
         EXIT WHEN placed >= p_qty;
         BEGIN
+            IF p_nowait THEN
+                PERFORM 1 FROM stockroute.stock s WHERE s.node_id = c.node_id AND s.sku = p_sku
+                    FOR NO KEY UPDATE NOWAIT;
+            END IF;
             r := stockroute.reserve(p_order_ref, p_line_ref, p_sku, c.node_id,
                                     least(c.qty, p_qty - placed));
             placed := placed + (r->>'qty')::bigint;
@@ -108,8 +116,8 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb) IS
-    'Internal: hold up to qty units of an order line on routable nodes other than exclude_node (plan() with the order''s ship_to, else most available first); returns {placed, reservations, method}';
+COMMENT ON FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb, boolean) IS
+    'Internal: hold up to qty units of an order line on routable nodes other than exclude_node (plan() with the order''s ship_to, else most available first; with nowait, nodes whose stock row is locked elsewhere are skipped); returns {placed, reservations, method}';
 
 -- reconcile -------------------------------------------------------------------
 
@@ -318,42 +326,12 @@ BEGIN
         RETURNING 1)
     SELECT n_resolved + count(*) INTO n_resolved FROM u;
 
-    -- 5. open backorders, by priority then age, where routable stock now exists
-    FOR d IN
-        SELECT b.backorder_id, b.order_ref, b.line_ref, b.sku, b.qty, b.order_doc
-          FROM stockroute.backorder b
-         WHERE b.status = 'open'
-           AND EXISTS (SELECT 1 FROM stockroute.stock s JOIN stockroute.node n ON n.node_id = s.node_id
-                        WHERE s.sku = b.sku AND s.available > 0 AND n.status = 'active' AND NOT n.stale)
-         ORDER BY b.priority DESC, b.created_at, b.backorder_id
-         LIMIT 1000
-    LOOP
-        pl := stockroute.place_units(d.order_ref, d.line_ref, d.sku, d.qty, NULL,
-                                     CASE WHEN d.order_doc ? 'ship_to' THEN d.order_doc END);
-        IF (pl->>'placed')::bigint > 0 THEN
-            n_bo_filled := n_bo_filled + 1;
-            u_bo_filled := u_bo_filled + (pl->>'placed')::bigint;
-            IF (pl->>'placed')::bigint >= d.qty THEN
-                UPDATE stockroute.backorder b SET status = 'allocated', updated_at = now()
-                 WHERE b.backorder_id = d.backorder_id;
-            ELSE
-                UPDATE stockroute.backorder b SET qty = b.qty - (pl->>'placed')::bigint, updated_at = now()
-                 WHERE b.backorder_id = d.backorder_id;
-            END IF;
-            INSERT INTO stockroute.outbox (topic, order_ref, payload)
-            VALUES ('backorder', d.order_ref,
-                    jsonb_build_object('backorder_id', d.backorder_id, 'order_ref', d.order_ref,
-                                       'line_ref', d.line_ref, 'sku', d.sku,
-                                       'placed', (pl->>'placed')::bigint,
-                                       'left', greatest(d.qty - (pl->>'placed')::bigint, 0),
-                                       'reservations', pl->'reservations'));
-            INSERT INTO stockroute.decision (order_ref, kind, input, output)
-            VALUES (d.order_ref, 'reroute',
-                    jsonb_build_object('reason', 'backorder', 'backorder_id', d.backorder_id,
-                                       'sku', d.sku, 'line_ref', d.line_ref, 'qty', d.qty),
-                    pl);
-        END IF;
-    END LOOP;
+    -- 5. open backorders, by priority then age, where routable stock now
+    -- exists (fill_backorders, sql/70_supply.sql; it also moves the promise
+    -- dates of what stays open)
+    pl := stockroute.fill_backorders(NULL, 1000);
+    n_bo_filled := (pl ->> 'filled')::integer;
+    u_bo_filled := (pl ->> 'units')::bigint;
 
     -- 6. low stock: available at or below the reorder point
     SELECT count(*) FILTER (WHERE stockroute.raise_alert('low_stock', s.node_id, s.sku,

@@ -30,6 +30,7 @@
 
 #include "plan.h"
 #include "stockroute.h"
+#include "supply.h"
 
 static SPIPlanPtr plan_lock_order = NULL;
 static SPIPlanPtr plan_replay = NULL;
@@ -266,6 +267,8 @@ routing_allocate(PG_FUNCTION_ARGS)
 		JsonbValue *sh;
 
 		plan = sr_plan_order(order, false);
+		/* ---- hook: priority preemption (src/priority.c) ---- */
+		plan = sr_preempt(order, order_ref, plan);
 		sh = sr_jsonb_get(&plan->root, "shipments", &vbuf);
 		if (sh == NULL || !sr_jsonb_is_array(sh) || JsonContainerSize(sh->val.binary.data) == 0)
 		{

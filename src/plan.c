@@ -41,6 +41,7 @@
 
 #include "plan.h"
 #include "stockroute.h"
+#include "supply.h"
 
 /* mean Earth radius */
 #define EARTH_RADIUS_KM 6371.0088
@@ -1059,6 +1060,9 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 		r->on_hand = DatumGetInt64(col(t, 3, &isnull));
 		r->reserved = DatumGetInt64(col(t, 4, &isnull));
 		r->available = DatumGetInt64(col(t, 5, &isnull));
+		/* ---- hook: stock overlay of simulate()/replay()/preemption (src/simulate.c) ---- */
+		if (sr_available_hook != NULL)
+			r->available = sr_available_hook(node_id, o->groups[r->group].sku, r->available);
 		reorder = DatumGetInt64(col(t, 6, &isnull));
 		r->balance_free = r->available > reorder ? r->available - reorder : 0;
 		r->allowed = DatumGetBool(col(t, 13, &isnull));
@@ -1364,6 +1368,8 @@ sr_plan_order(Jsonb *doc, bool read_only)
 	double		total_cost = 0.0;
 
 	parse_order(doc, &o);
+	/* ---- hook: the order's "priority" key (src/priority.c) ---- */
+	sr_priority_validate(doc, "order field", "priority");
 	load_profile(o.profile, read_only, &prof);
 	load_items(&o, read_only);
 
@@ -1785,6 +1791,8 @@ routing_available(PG_FUNCTION_ARGS)
 					 ",\"reserved\":" INT64_FORMAT "}",
 					 tot_avail, tot_on_hand, tot_reserved);
 	out = sr_json_to_jsonb(&b);
+	/* ---- hook: future supply and promise dates (src/supply.c) ---- */
+	out = sr_supply_available(out, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2));
 
 	/* SPI_execute leaves CurrentMemoryContext in SPI's procedure context: copy out first */
 	MemoryContextSwitchTo(caller);

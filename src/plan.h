@@ -70,4 +70,15 @@ extern TimestampTz sr_routing_now(void);
 
 /* prepare a statement once per backend and keep it */
 
+/*
+ * ---- hook: a stock row's available as the planner reads it ----
+ * When set, sr_plan_order passes each stock row's available through it
+ * before costing and solving.  Set only for the duration of one planning
+ * call, by the in-memory stock overlay (src/simulate.c: simulate(), replay()
+ * and allocate()'s preemption).
+ */
+typedef int64 (*sr_available_hook_type) (const char *node_id, const char *sku,
+										 int64 available);
+extern PGDLLIMPORT sr_available_hook_type sr_available_hook;
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "compat.h"
 #include "stockroute.h"
+#include "supply.h"
 
 PG_MODULE_MAGIC;
 
@@ -35,6 +36,8 @@ _PG_init(void)
 
 	sr_routing_define_gucs();	/* src/plan.c */
 	sr_sync_define_gucs();		/* src/ingest.c */
+	sr_priority_define_gucs();	/* src/priority.c */
+	sr_simulate_define_gucs();	/* src/simulate.c */
 
 	MarkGUCPrefixReserved("stockroute");
 }

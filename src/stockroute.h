@@ -28,6 +28,10 @@
 #define ERRCODE_SR_ALLOCATION_CONTENTION	MAKE_SQLSTATE('S','R','0','2','3')
 /* sync and reconciliation (src/ingest.c, sql/40_sync.sql, sql/50_reconcile.sql): SR040-SR059 */
 #define ERRCODE_SR_PG_CRON_MISSING			MAKE_SQLSTATE('S','R','0','4','0')
+/* operations: supply, priority, simulation (src/supply.c, priority.c, simulate.c, sql/70_supply.sql): SR065-SR069 */
+#define ERRCODE_SR_SUPPLY_CLOSED			MAKE_SQLSTATE('S','R','0','6','5')
+#define ERRCODE_SR_UNKNOWN_SUPPLY			MAKE_SQLSTATE('S','R','0','6','6')
+#define ERRCODE_SR_INVALID_REPLAY_WINDOW	MAKE_SQLSTATE('S','R','0','6','7')
 
 /* A prepared SPI plan kept for the backend's life (src/stockroute.c). */
 extern SPIPlanPtr sr_prepare_kept(const char *sql, int nargs, Oid *argtypes);

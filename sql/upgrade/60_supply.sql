@@ -1,0 +1,1116 @@
+-- stockroute 0.1.0 -> 0.2.0, issue 7 operations: future supply and promise
+-- dates, order priority and preemption, simulation and replay.  Must leave
+-- what a fresh install of sql/70_supply.sql and the changed parts of
+-- sql/50_reconcile.sql (place_units' nowait, reconcile's backorder step via
+-- fill_backorders) give; test/scripts/upgrade.sh compares the two.
+
+-- place_units gains p_nowait (a new argument: drop and re-create)
+DROP FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb);
+
+-- Hold up to qty units of an order line on other nodes, chosen by plan()
+-- from the order as allocated (its decision), or, without a ship_to, the
+-- routable nodes with the most available first.  Each hold is its own
+-- subtransaction: a hold lost to a concurrent order is skipped, not fatal.
+-- With p_nowait a node whose stock row another transaction holds is skipped
+-- at once instead of waited for (fill_backorders, sql/70_supply.sql: it may
+-- run while its caller holds stock rows out of canonical order).
+CREATE FUNCTION stockroute.place_units(p_order_ref text, p_line_ref text, p_sku text, p_qty bigint,
+                                       p_exclude_node text, p_order_doc jsonb,
+                                       p_nowait boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    doc     jsonb := p_order_doc;
+    p       jsonb;
+    c       record;
+    placed  bigint := 0;
+    res     jsonb := '[]';
+    r       jsonb;
+BEGIN
+    IF doc IS NULL THEN
+        SELECT d.input INTO doc FROM stockroute.decision d
+         WHERE d.order_ref = p_order_ref AND d.kind = 'allocate'
+         ORDER BY d.created_at DESC LIMIT 1;
+    END IF;
+
+    IF jsonb_typeof(doc->'ship_to') = 'object' THEN
+        BEGIN
+            p := stockroute.plan((doc - 'lines' - 'order_ref' - 'options')
+                 || jsonb_build_object('order_ref', p_order_ref,
+                                       'lines', jsonb_build_array(jsonb_build_object(
+                                           'line_ref', p_line_ref, 'sku', p_sku, 'qty', p_qty)),
+                                       'options', coalesce(doc->'options', '{}') - 'ship_complete'
+                                                  || '{"allow_partial": true}'));
+        EXCEPTION WHEN OTHERS THEN
+            p := NULL;          -- the stored order no longer plans: place greedily below
+        END;
+    END IF;
+
+    FOR c IN
+        SELECT sh->>'node_id' AS node_id, (l->>'qty')::bigint AS qty, 0 AS pri
+          FROM jsonb_array_elements(CASE WHEN p IS NOT NULL THEN p->'shipments' ELSE '[]' END) sh,
+               jsonb_array_elements(sh->'lines') l
+         WHERE sh->>'node_id' IS DISTINCT FROM p_exclude_node
+           AND NOT EXISTS (SELECT 1 FROM stockroute.node n WHERE n.node_id = sh->>'node_id' AND n.stale)
+        UNION ALL
+        -- greedy: without a plan, or for what the plan left unfilled
+        SELECT s.node_id, s.available, 1
+          FROM stockroute.stock s
+          JOIN stockroute.node n ON n.node_id = s.node_id
+          JOIN stockroute.item i ON i.sku = s.sku
+         WHERE s.sku = p_sku AND s.available > 0
+           AND n.status = 'active' AND NOT n.stale
+           AND s.node_id IS DISTINCT FROM p_exclude_node
+           AND (i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes))
+        ORDER BY 3, 2 DESC, 1
+    LOOP
+        EXIT WHEN placed >= p_qty;
+        BEGIN
+            IF p_nowait THEN
+                PERFORM 1 FROM stockroute.stock s WHERE s.node_id = c.node_id AND s.sku = p_sku
+                    FOR NO KEY UPDATE NOWAIT;
+            END IF;
+            r := stockroute.reserve(p_order_ref, p_line_ref, p_sku, c.node_id,
+                                    least(c.qty, p_qty - placed));
+            placed := placed + (r->>'qty')::bigint;
+            res := res || jsonb_build_array(r - 'idempotent_replay');
+        EXCEPTION
+            -- taken meanwhile, node closed, a lock cycle with a concurrent
+            -- order: this candidate is out, try the next
+            WHEN SQLSTATE 'SR001' OR SQLSTATE 'SR009' OR deadlock_detected OR lock_not_available THEN
+                NULL;
+        END;
+    END LOOP;
+    RETURN jsonb_build_object('placed', placed, 'reservations', res,
+                              'method', CASE WHEN p IS NOT NULL THEN 'plan' ELSE 'greedy' END);
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb, boolean) IS
+    'Internal: hold up to qty units of an order line on routable nodes other than exclude_node (plan() with the order''s ship_to, else most available first; with nowait, nodes whose stock row is locked elsewhere are skipped); returns {placed, reservations, method}';
+
+-- reconcile's step 5 is fill_backorders (below)
+CREATE OR REPLACE FUNCTION stockroute.reconcile()
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t0          timestamptz := clock_timestamp();
+    n_expired   integer := 0;
+    u_expired   bigint := 0;
+    n_drift     integer := 0;
+    n_stale     integer := 0;
+    n_fresh     integer := 0;
+    n_short     integer := 0;
+    u_rerouted  bigint := 0;
+    u_backorder bigint := 0;
+    n_bo_filled integer := 0;
+    u_bo_filled bigint := 0;
+    n_low       integer := 0;
+    n_gap       integer := 0;
+    n_resolved  integer := 0;
+    d           record;
+    h           record;
+    excess      bigint;
+    take        bigint;
+    pl          jsonb;
+    rep         jsonb;
+    reply       jsonb;
+    run         bigint;
+BEGIN
+    -- one run at a time; a second caller returns at once
+    IF NOT pg_try_advisory_xact_lock(hashtext('stockroute.reconcile'), 0) THEN
+        RETURN '{"skipped": true}';
+    END IF;
+    INSERT INTO stockroute.reconcile_run (started_at, finished_at, summary)
+    VALUES (t0, t0, '{}') RETURNING run_id INTO run;
+
+    -- 1. holds past their expiry lapse (the triggers release the units);
+    -- their stock rows are locked first, in (node_id, sku) order
+    PERFORM 1 FROM stockroute.stock s
+     WHERE (s.node_id, s.sku) IN (SELECT r.node_id, r.sku FROM stockroute.reservation r
+                                   WHERE r.status = 'held' AND r.expires_at < now())
+     ORDER BY s.node_id, s.sku
+       FOR NO KEY UPDATE OF s;
+    WITH x AS (
+        UPDATE stockroute.reservation r SET status = 'expired'
+         WHERE r.status = 'held' AND r.expires_at < now()
+        RETURNING r.order_ref, r.line_ref, r.sku, r.node_id, r.qty),
+    o AS (
+        INSERT INTO stockroute.outbox (topic, order_ref, payload)
+        SELECT 'release', x.order_ref,
+               jsonb_build_object('order_ref', x.order_ref, 'reason', 'expired',
+                                  'lines', jsonb_agg(jsonb_build_object('line_ref', x.line_ref, 'sku', x.sku,
+                                                                        'node_id', x.node_id, 'qty', x.qty)
+                                                     ORDER BY x.line_ref, x.node_id))
+          FROM x GROUP BY x.order_ref
+        RETURNING 1)
+    SELECT count(*), coalesce(sum(x.qty), 0) INTO n_expired, u_expired FROM x;
+
+    -- 2. invariant 2: reserved = the active reservations, else repair and say so
+    FOR d IN
+        SELECT s.node_id, s.sku
+          FROM stockroute.stock s
+          LEFT JOIN (SELECT r.node_id, r.sku, sum(r.qty) AS active
+                       FROM stockroute.reservation r WHERE r.status IN ('held', 'committed')
+                      GROUP BY 1, 2) a ON a.node_id = s.node_id AND a.sku = s.sku
+         WHERE s.reserved <> coalesce(a.active, 0)
+        UNION
+        SELECT l.node_id, l.sku
+          FROM stockroute.lot l
+          LEFT JOIN (SELECT r.node_id, r.sku, r.lot_code, sum(r.qty) AS active
+                       FROM stockroute.reservation r
+                      WHERE r.status IN ('held', 'committed') AND r.lot_code IS NOT NULL
+                      GROUP BY 1, 2, 3) a
+                 ON a.node_id = l.node_id AND a.sku = l.sku AND a.lot_code = l.lot_code
+         WHERE l.reserved <> coalesce(a.active, 0)
+        ORDER BY 1, 2
+    LOOP
+        rep := stockroute.repair_reserved(d.node_id, d.sku);
+        IF (rep->>'repaired')::boolean THEN
+            n_drift := n_drift + 1;
+            PERFORM stockroute.raise_alert('drift', d.node_id, d.sku, rep - 'repaired' - 'node_id' - 'sku'
+                                           || jsonb_build_object('run_id', run));
+        END IF;
+    END LOOP;
+
+    -- 3. nodes silent for longer than stale_after are stale (routing skips
+    -- them) until their next event; a node that never sent one is not
+    FOR d IN
+        UPDATE stockroute.node n SET stale = true
+         WHERE NOT n.stale AND n.last_event_at < now() - n.stale_after
+        RETURNING n.node_id, n.last_event_at, n.stale_after
+    LOOP
+        n_stale := n_stale + 1;
+        PERFORM stockroute.raise_alert('stale_node', d.node_id, NULL,
+                    jsonb_build_object('last_event_at', d.last_event_at, 'stale_after', d.stale_after,
+                                       'run_id', run));
+    END LOOP;
+    FOR d IN
+        UPDATE stockroute.node n SET stale = false
+         WHERE n.stale AND (n.last_event_at IS NULL OR n.last_event_at >= now() - n.stale_after)
+        RETURNING n.node_id
+    LOOP
+        n_fresh := n_fresh + 1;
+        PERFORM stockroute.resolve_alert('stale_node', d.node_id, NULL);
+    END LOOP;
+    WITH u AS (
+        UPDATE stockroute.alert a SET status = 'resolved', resolved_at = now()
+          FROM stockroute.node n
+         WHERE a.kind = 'stale_node' AND a.status = 'open' AND a.node_id = n.node_id AND NOT n.stale
+        RETURNING 1)
+    SELECT n_resolved + count(*) INTO n_resolved FROM u;
+
+    -- sequence gaps ingest() saw are alerts already; this catches any left unraised
+    FOR d IN
+        SELECT n.node_id, n.seq_min, n.seq_max, n.seq_count,
+               n.seq_max - n.seq_min + 1 - n.seq_count AS missing
+          FROM stockroute.node n
+         WHERE n.seq_max - n.seq_min + 1 - n.seq_count > 0
+           AND NOT EXISTS (SELECT 1 FROM stockroute.alert a
+                            WHERE a.kind = 'sync_gap' AND a.status = 'open' AND a.node_id = n.node_id)
+         ORDER BY n.node_id
+    LOOP
+        n_gap := n_gap + 1;
+        PERFORM stockroute.raise_alert('sync_gap', d.node_id, NULL,
+                    jsonb_build_object('seq_min', d.seq_min, 'seq_max', d.seq_max,
+                                       'received', d.seq_count, 'missing', d.missing, 'run_id', run));
+    END LOOP;
+
+    -- 4. shortfalls (invariant 4): physical stock below what is promised.
+    -- Held reservations there, newest first, give up the excess: it is
+    -- placed on other nodes, or backordered.  Committed (paid) ones stay:
+    -- the alert asks a person.
+    FOR d IN
+        SELECT s.node_id, s.sku, s.on_hand, s.reserved
+          FROM stockroute.stock s
+         WHERE s.on_hand < s.reserved
+         ORDER BY s.node_id, s.sku
+           FOR NO KEY UPDATE OF s
+    LOOP
+        n_short := n_short + 1;
+        excess := d.reserved - greatest(d.on_hand, 0);
+        FOR h IN
+            SELECT r.sku, r.reservation_id, r.order_ref, r.line_ref, r.qty
+              FROM stockroute.reservation r
+             WHERE r.node_id = d.node_id AND r.sku = d.sku AND r.status = 'held'
+             ORDER BY r.created_at DESC, r.reservation_id DESC
+        LOOP
+            EXIT WHEN excess <= 0;
+            take := least(h.qty, excess);
+            IF take = h.qty THEN
+                UPDATE stockroute.reservation r SET status = 'released'
+                 WHERE r.sku = h.sku AND r.reservation_id = h.reservation_id AND r.status = 'held';
+            ELSE
+                UPDATE stockroute.reservation r SET qty = r.qty - take
+                 WHERE r.sku = h.sku AND r.reservation_id = h.reservation_id AND r.status = 'held';
+            END IF;
+            IF NOT FOUND THEN
+                CONTINUE;
+            END IF;
+            excess := excess - take;
+            pl := stockroute.place_units(h.order_ref, h.line_ref, h.sku, take, d.node_id, NULL);
+            u_rerouted := u_rerouted + (pl->>'placed')::bigint;
+            IF take > (pl->>'placed')::bigint THEN
+                u_backorder := u_backorder + take - (pl->>'placed')::bigint;
+                WITH b AS (
+                    INSERT INTO stockroute.backorder AS b (order_ref, line_ref, sku, qty, order_doc)
+                    VALUES (h.order_ref, h.line_ref, h.sku, take - (pl->>'placed')::bigint,
+                            coalesce((SELECT dd.input FROM stockroute.decision dd
+                                       WHERE dd.order_ref = h.order_ref AND dd.kind = 'allocate'
+                                       ORDER BY dd.created_at DESC LIMIT 1),
+                                     jsonb_build_object('order_ref', h.order_ref)))
+                    ON CONFLICT (order_ref, line_ref) WHERE status = 'open'
+                    DO UPDATE SET qty = b.qty + EXCLUDED.qty, updated_at = now()
+                    RETURNING b.backorder_id, b.qty)
+                INSERT INTO stockroute.outbox (topic, order_ref, node_id, payload)
+                SELECT 'backorder', h.order_ref, d.node_id,
+                       jsonb_build_object('backorder_id', b.backorder_id, 'order_ref', h.order_ref,
+                                          'line_ref', h.line_ref, 'sku', h.sku, 'qty', b.qty,
+                                          'reason', 'shortfall')
+                  FROM b;
+            END IF;
+            INSERT INTO stockroute.decision (order_ref, kind, input, output)
+            VALUES (h.order_ref, 'reroute',
+                    jsonb_build_object('reason', 'shortfall', 'node_id', d.node_id, 'sku', h.sku,
+                                       'line_ref', h.line_ref, 'qty', take,
+                                       'on_hand', d.on_hand, 'reserved', d.reserved),
+                    pl || jsonb_build_object('backordered', take - (pl->>'placed')::bigint));
+        END LOOP;
+        SELECT s.on_hand, s.reserved INTO d.on_hand, d.reserved
+          FROM stockroute.stock s WHERE s.node_id = d.node_id AND s.sku = d.sku;
+        IF d.on_hand < d.reserved THEN
+            PERFORM stockroute.raise_alert('shortfall', d.node_id, d.sku,
+                        jsonb_build_object('on_hand', d.on_hand, 'reserved', d.reserved,
+                                           'short', d.reserved - d.on_hand, 'source', 'reconcile',
+                                           'run_id', run));
+        END IF;
+    END LOOP;
+    WITH u AS (
+        UPDATE stockroute.alert a SET status = 'resolved', resolved_at = now()
+          FROM stockroute.stock s
+         WHERE a.kind = 'shortfall' AND a.status = 'open'
+           AND s.node_id = a.node_id AND s.sku = a.sku AND s.on_hand >= s.reserved
+        RETURNING 1)
+    SELECT n_resolved + count(*) INTO n_resolved FROM u;
+
+    -- 5. open backorders, by priority then age, where routable stock now
+    -- exists (fill_backorders, sql/70_supply.sql; it also moves the promise
+    -- dates of what stays open)
+    pl := stockroute.fill_backorders(NULL, 1000);
+    n_bo_filled := (pl ->> 'filled')::integer;
+    u_bo_filled := (pl ->> 'units')::bigint;
+
+    -- 6. low stock: available at or below the reorder point
+    SELECT count(*) FILTER (WHERE stockroute.raise_alert('low_stock', s.node_id, s.sku,
+                                jsonb_build_object('available', s.available,
+                                                   'reorder_point', s.reorder_point,
+                                                   'on_hand', s.on_hand, 'run_id', run)))
+      INTO n_low
+      FROM stockroute.stock s
+     WHERE s.reorder_point > 0 AND s.available <= s.reorder_point
+       AND NOT EXISTS (SELECT 1 FROM stockroute.alert a
+                        WHERE a.kind = 'low_stock' AND a.status = 'open'
+                          AND coalesce(a.node_id, '') = s.node_id AND coalesce(a.sku, '') = s.sku);
+    WITH u AS (
+        UPDATE stockroute.alert a SET status = 'resolved', resolved_at = now()
+          FROM stockroute.stock s
+         WHERE a.kind = 'low_stock' AND a.status = 'open'
+           AND s.node_id = a.node_id AND s.sku = a.sku
+           AND (s.reorder_point = 0 OR s.available > s.reorder_point)
+        RETURNING 1)
+    SELECT n_resolved + count(*) INTO n_resolved FROM u;
+
+    reply := jsonb_build_object(
+        'started_at', t0,
+        'expired', n_expired, 'expired_units', u_expired,
+        'drift', n_drift,
+        'stale', n_stale, 'stale_cleared', n_fresh,
+        'sync_gaps', n_gap,
+        'shortfall', n_short, 'rerouted_units', u_rerouted, 'backordered_units', u_backorder,
+        'backorders_filled', n_bo_filled, 'backorder_units_placed', u_bo_filled,
+        'low_stock', n_low,
+        'alerts_resolved', n_resolved);
+    UPDATE stockroute.reconcile_run r
+       SET finished_at = clock_timestamp(), expired = n_expired, drift = n_drift, stale = n_stale,
+           shortfall = n_short, rerouted = u_rerouted, backordered = u_backorder,
+           backorders_filled = u_bo_filled, low_stock = n_low,
+           summary = reply || jsonb_build_object('run_id', run,
+                         'duration_ms', round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1000, 3))
+     WHERE r.run_id = run
+    RETURNING r.summary INTO reply;
+    RETURN reply;
+END;
+$$;
+
+-- Tables ----------------------------------------------------------------------
+
+CREATE TABLE stockroute.supply (
+    supply_id       uuid NOT NULL DEFAULT gen_random_uuid(),
+    node_id         text NOT NULL REFERENCES stockroute.node ON UPDATE CASCADE,
+    sku             text NOT NULL REFERENCES stockroute.item ON UPDATE CASCADE,
+    qty             bigint NOT NULL CHECK (qty > 0),
+    received_qty    bigint NOT NULL DEFAULT 0 CHECK (received_qty >= 0),
+    expected_on     date NOT NULL,
+    ref             text NOT NULL CHECK (ref <> ''),
+    kind            text NOT NULL DEFAULT 'po' CHECK (kind IN ('po', 'transfer')),
+    from_node_id    text REFERENCES stockroute.node ON UPDATE CASCADE,
+    status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'received', 'cancelled')),
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    received_at     timestamptz,
+    -- keyed by sku first, like stock and reservation (co-location by sku)
+    PRIMARY KEY (sku, supply_id),
+    UNIQUE (sku, node_id, ref),
+    CHECK (kind = 'transfer' OR from_node_id IS NULL),
+    CHECK (from_node_id IS DISTINCT FROM node_id)
+);
+
+CREATE INDEX supply_open_idx ON stockroute.supply (sku, expected_on) WHERE status = 'open';
+CREATE INDEX supply_ref_idx ON stockroute.supply (ref);
+
+COMMENT ON TABLE stockroute.supply IS
+    'Incoming stock: purchase orders and transfers in transit, by node, SKU and expected date; counted in available()''s promise and in backorder promise dates';
+COMMENT ON COLUMN stockroute.supply.qty IS 'units expected';
+COMMENT ON COLUMN stockroute.supply.received_qty IS
+    'units received so far: the sum of the claimed receipt events whose supply_ref names this row (maintained from event)';
+COMMENT ON COLUMN stockroute.supply.expected_on IS
+    'date the units are expected to be available at node_id; a date in the past counts as today (overdue)';
+COMMENT ON COLUMN stockroute.supply.ref IS
+    'purchase order or transfer reference; receipt events name it as "supply_ref"; unique per (sku, node_id)';
+COMMENT ON COLUMN stockroute.supply.kind IS 'po (purchase order) or transfer (from from_node_id)';
+COMMENT ON COLUMN stockroute.supply.from_node_id IS 'source node of a transfer';
+COMMENT ON COLUMN stockroute.supply.status IS
+    'open: expected; received: received_qty reached qty (or closed by hand); cancelled: will not come';
+COMMENT ON COLUMN stockroute.supply.received_at IS 'when the row became received';
+
+CREATE TABLE stockroute.segment_priority (
+    segment         text PRIMARY KEY CHECK (segment <> ''),
+    priority        integer NOT NULL,
+    description     text NOT NULL DEFAULT '',
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+
+COMMENT ON TABLE stockroute.segment_priority IS
+    'Priority of the orders of a customer segment (customer.segment), for orders without a "priority" key: higher is served first';
+
+COMMENT ON COLUMN stockroute.backorder.priority IS
+    'higher is served first when stock arrives (then older first); 0 on insert means "from the order": its "priority" key, else its customer segment''s segment_priority, else 0';
+COMMENT ON COLUMN stockroute.backorder.promised_on IS
+    'date the units are expected to be available to ship, from stock and open supply taken by the open backorders in service order; NULL when no known supply covers them (maintained)';
+COMMENT ON COLUMN stockroute.backorder.order_doc IS
+    'the order as allocated, used to place the units when stock arrives';
+
+-- receipts name their supply in the event payload
+CREATE INDEX event_supply_ref_idx ON stockroute.event (sku, node_id, (payload ->> 'supply_ref'))
+    WHERE kind = 'receipt' AND payload ? 'supply_ref';
+
+SELECT pg_catalog.pg_extension_config_dump('stockroute.supply', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.segment_priority', '');
+
+-- Priority ----------------------------------------------------------------------
+
+CREATE FUNCTION stockroute.order_priority("order" jsonb)
+RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- the first that gives one: the order's own key, its segment's, 0
+    SELECT coalesce(
+        CASE WHEN jsonb_typeof($1 -> 'priority') = 'number' THEN
+            CASE WHEN ($1 ->> 'priority')::numeric = trunc(($1 ->> 'priority')::numeric)
+                      AND ($1 ->> 'priority')::numeric BETWEEN -2147483648 AND 2147483647
+                 THEN ($1 ->> 'priority')::numeric::integer END
+        END,
+        (SELECT sp.priority FROM stockroute.segment_priority sp
+          WHERE jsonb_typeof($1 -> 'customer' -> 'segment') = 'string'
+            AND sp.segment = $1 -> 'customer' ->> 'segment'),
+        0);
+$$;
+
+COMMENT ON FUNCTION stockroute.order_priority(jsonb) IS
+    'Priority of an order document: its "priority" key (an integer), else the segment_priority of customer.segment, else 0';
+
+CREATE FUNCTION stockroute.hold_priority(order_ref text)
+RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT stockroute.order_priority(d.input)
+                       FROM stockroute.decision d
+                      WHERE d.order_ref = $1 AND d.kind = 'allocate'
+                      ORDER BY d.created_at, d.decision_id
+                      LIMIT 1), 0);
+$$;
+
+COMMENT ON FUNCTION stockroute.hold_priority(text) IS
+    'Priority of the order behind a reservation: order_priority of its allocate() decision, 0 for holds made with reserve() alone';
+
+-- Supply and promise dates ----------------------------------------------------
+
+-- The routing clock's date (stockroute.now, else the transaction's start), in
+-- the session's TimeZone, as plan() computes eta.
+CREATE FUNCTION stockroute.supply_today()
+RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (coalesce(nullif(current_setting('stockroute.now', true), '')::timestamptz, now()))::date;
+$$;
+
+COMMENT ON FUNCTION stockroute.supply_today() IS
+    'Internal: the routing clock''s date (stockroute.now, else the transaction start) in the session time zone; supply dates and promises are as of this day';
+
+-- The nodes whose stock and supply can be promised: routable (active, not
+-- stale, SKU allowed), or as available() judged them (its "nodes" array,
+-- which also knows whether a node can reach ship_to).
+CREATE FUNCTION stockroute.supply_nodes(sku text, nodes jsonb DEFAULT NULL)
+RETURNS TABLE (node_id text)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT n.node_id
+      FROM stockroute.node n
+      JOIN stockroute.item i ON i.sku = $1
+      LEFT JOIN (SELECT x ->> 'node_id' AS node_id, bool_or((x ->> 'routable')::boolean) AS routable
+                   FROM jsonb_array_elements(CASE WHEN jsonb_typeof($2) = 'array' THEN $2 ELSE '[]' END) x
+                  GROUP BY 1) j ON j.node_id = n.node_id
+     WHERE coalesce(j.routable,
+                    n.status = 'active' AND NOT n.stale
+                    AND (i.allowed_nodes IS NULL OR n.node_id = ANY (i.allowed_nodes)));
+$$;
+
+COMMENT ON FUNCTION stockroute.supply_nodes(text, jsonb) IS
+    'Internal: nodes whose stock and supply of a SKU count for promises: routable ones (active, not stale, SKU allowed), or as available()''s nodes array says';
+
+-- Units of a SKU available to ship by each date: today (the stock as it is)
+-- and every date open supply arrives.  Per node, the units by date d are
+-- max(0, on_hand - reserved - safety_stock + supply arrived by d), so a
+-- receipt first refills safety stock and shortfalls, as it will on the shelf.
+CREATE FUNCTION stockroute.supply_curve(sku text, nodes jsonb DEFAULT NULL, taken jsonb DEFAULT NULL)
+RETURNS TABLE (on_date date, arriving bigint, units bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH today AS (SELECT stockroute.supply_today() AS d),
+    counted AS (SELECT c.node_id FROM stockroute.supply_nodes($1, $2) c),
+    sup AS (
+        SELECT s.node_id, greatest(s.expected_on, (SELECT d FROM today)) AS d,
+               sum(s.qty - s.received_qty) AS q
+          FROM stockroute.supply s
+         WHERE s.sku = $1 AND s.status = 'open' AND s.qty > s.received_qty
+           AND s.node_id IN (SELECT node_id FROM counted)
+         GROUP BY 1, 2),
+    base AS (
+        SELECT c.node_id,
+               coalesce(st.on_hand - st.reserved - st.safety_stock, 0)
+               - coalesce(($3 ->> c.node_id)::bigint, 0) AS free
+          FROM counted c
+          LEFT JOIN stockroute.stock st ON st.node_id = c.node_id AND st.sku = $1
+         WHERE st.node_id IS NOT NULL OR c.node_id IN (SELECT node_id FROM sup)),
+    dates AS (SELECT d FROM today UNION SELECT d FROM sup)
+    SELECT dt.d,
+           coalesce((SELECT sum(sup.q) FROM sup WHERE sup.d = dt.d), 0)::bigint,
+           coalesce((SELECT sum(greatest(0, b.free + coalesce((SELECT sum(sup.q) FROM sup
+                                                                WHERE sup.node_id = b.node_id
+                                                                  AND sup.d <= dt.d), 0)))
+                       FROM base b), 0)::bigint
+      FROM dates dt
+     ORDER BY dt.d;
+$$;
+
+COMMENT ON FUNCTION stockroute.supply_curve(text, jsonb, jsonb) IS
+    'Units of a SKU available to ship by each date: today and each date open supply arrives at a routable node (cumulative, before any backorder takes them); taken ({node_id: units}) counts units about to be reserved';
+
+-- Promise date of a backorder line: the first date the curve covers it and
+-- every open backorder served before it (higher priority, then older, then
+-- lower backorder_id: the order repromise and fill_backorders use).
+CREATE FUNCTION stockroute.promise_date(sku text, priority integer, qty bigint, created_at timestamptz,
+                                        backorder_id uuid, taken jsonb DEFAULT NULL)
+RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT min(c.on_date)
+      FROM stockroute.supply_curve($1, NULL, $6) c
+     WHERE c.units >= $3 + coalesce((SELECT sum(b.qty) FROM stockroute.backorder b
+                                      WHERE b.sku = $1 AND b.status = 'open' AND b.backorder_id <> $5
+                                        AND (b.priority > $2
+                                             OR (b.priority = $2 AND (b.created_at, b.backorder_id) < ($4, $5)))), 0);
+$$;
+
+COMMENT ON FUNCTION stockroute.promise_date(text, integer, bigint, timestamptz, uuid, jsonb) IS
+    'Date qty units of a SKU can be promised to a backorder line of that priority, age and id, after the open backorders served before it; NULL when known supply does not cover them';
+
+-- available()'s keys for future supply (called from C, src/supply.c)
+CREATE FUNCTION stockroute.supply_promise(available jsonb, customer jsonb DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH pr AS (
+        SELECT CASE WHEN jsonb_typeof($2 -> 'priority') = 'number'
+                    THEN ($2 ->> 'priority')::numeric::integer
+                    ELSE stockroute.order_priority(jsonb_build_object('customer', $2)) END AS p),
+    counted AS (SELECT c.node_id FROM stockroute.supply_nodes($1 ->> 'sku', $1 -> 'nodes') c),
+    c AS (SELECT * FROM stockroute.supply_curve($1 ->> 'sku', $1 -> 'nodes')),
+    ahead AS (SELECT coalesce(sum(b.qty), 0)::bigint AS q
+                FROM stockroute.backorder b
+               WHERE b.sku = $1 ->> 'sku' AND b.status = 'open' AND b.priority >= (SELECT p FROM pr))
+    SELECT jsonb_build_object(
+        'priority', (SELECT p FROM pr),
+        'backordered', (SELECT q FROM ahead),
+        'incoming', (SELECT coalesce(sum(s.qty - s.received_qty), 0)
+                       FROM stockroute.supply s
+                      WHERE s.sku = $1 ->> 'sku' AND s.status = 'open' AND s.qty > s.received_qty
+                        AND s.node_id IN (SELECT node_id FROM counted)),
+        'promise', (SELECT jsonb_agg(jsonb_build_object('date', c.on_date, 'arriving', c.arriving,
+                                                        'units', greatest(c.units - ahead.q, 0))
+                                     ORDER BY c.on_date)
+                      FROM c, ahead),
+        'supply', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                              'ref', s.ref, 'kind', s.kind, 'node_id', s.node_id,
+                              'qty', s.qty - s.received_qty, 'expected_on', s.expected_on,
+                              'overdue', s.expected_on < stockroute.supply_today(),
+                              'routable', s.node_id IN (SELECT node_id FROM counted))
+                              ORDER BY s.expected_on, s.node_id, s.ref), '[]')
+                     FROM stockroute.supply s
+                    WHERE s.sku = $1 ->> 'sku' AND s.status = 'open' AND s.qty > s.received_qty));
+$$;
+
+COMMENT ON FUNCTION stockroute.supply_promise(jsonb, jsonb) IS
+    'Internal: the future-supply keys of available() (priority, backordered, incoming, promise, supply) for its document and customer';
+
+-- Recompute the promise dates of the open backorders of some SKUs (all SKUs
+-- with open backorders when NULL), in service order (priority, then age).
+-- Rows another transaction has locked are skipped: they are being changed
+-- and get their date the next time.  A changed date goes to the outbox.
+CREATE FUNCTION stockroute.repromise(skus text[] DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p_skus ALIAS FOR $1;
+    s      text;
+    k      integer;
+    n      integer := 0;
+BEGIN
+    FOR s IN
+        SELECT DISTINCT b.sku FROM stockroute.backorder b
+         WHERE b.status = 'open' AND (p_skus IS NULL OR b.sku = ANY (p_skus))
+         ORDER BY 1
+    LOOP
+        WITH c AS (SELECT cv.on_date, cv.units FROM stockroute.supply_curve(s) cv),
+        o AS (SELECT b.backorder_id, b.promised_on,
+                     sum(b.qty) OVER (ORDER BY b.priority DESC, b.created_at, b.backorder_id) AS cum
+                FROM stockroute.backorder b
+               WHERE b.sku = s AND b.status = 'open'),
+        p AS (SELECT o.backorder_id, o.promised_on AS old,
+                     (SELECT min(c.on_date) FROM c WHERE c.units >= o.cum) AS new
+                FROM o),
+        l AS (SELECT x.backorder_id, p.old, p.new
+                FROM stockroute.backorder x
+                JOIN p ON p.backorder_id = x.backorder_id
+               WHERE p.old IS DISTINCT FROM p.new AND x.status = 'open'
+               ORDER BY x.backorder_id
+                 FOR UPDATE OF x SKIP LOCKED),
+        u AS (UPDATE stockroute.backorder x SET promised_on = l.new, updated_at = now()
+                FROM l
+               WHERE x.backorder_id = l.backorder_id
+              RETURNING x.backorder_id, x.order_ref, x.line_ref, x.sku, x.qty, x.priority, l.old, l.new),
+        ob AS (INSERT INTO stockroute.outbox (topic, order_ref, payload)
+               SELECT 'backorder', u.order_ref,
+                      jsonb_build_object('backorder_id', u.backorder_id, 'order_ref', u.order_ref,
+                                         'line_ref', u.line_ref, 'sku', u.sku, 'qty', u.qty,
+                                         'priority', u.priority, 'promised_on', u.new,
+                                         'previous_promised_on', u.old, 'reason', 'promise')
+                 FROM u
+               RETURNING 1)
+        SELECT count(*) INTO k FROM u;
+        n := n + k;
+    END LOOP;
+    RETURN n;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.repromise(text[]) IS
+    'Recompute promised_on of the open backorders of the SKUs (all when NULL) from stock and open supply in service order; a changed date goes to the outbox (topic backorder, reason promise); rows locked elsewhere are skipped. Returns the rows changed';
+
+-- A new backorder takes its priority from its order and gets a promise date.
+-- Only what is missing is filled in: priority 0 (the default) and a NULL
+-- promised_on, so a row written with its own values keeps them.
+CREATE FUNCTION stockroute.backorder_defaults()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.priority = 0 THEN
+        NEW.priority := stockroute.order_priority(NEW.order_doc);
+    END IF;
+    IF NEW.promised_on IS NULL AND NEW.status = 'open' THEN
+        NEW.promised_on := stockroute.promise_date(NEW.sku, NEW.priority, NEW.qty, NEW.created_at,
+                                                   NEW.backorder_id);
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.backorder_defaults() IS
+    'Trigger: a new backorder with priority 0 takes its order''s priority (order_priority); one without promised_on gets promise_date';
+
+CREATE TRIGGER backorder_defaults BEFORE INSERT ON stockroute.backorder
+    FOR EACH ROW EXECUTE FUNCTION stockroute.backorder_defaults();
+
+-- supply rows: identity fixed, closed rows stay closed, status follows receipts
+CREATE FUNCTION stockroute.supply_guard()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.supply_id <> OLD.supply_id OR NEW.sku <> OLD.sku THEN
+        RAISE EXCEPTION 'supply_id and sku of supply "%" cannot change', OLD.ref
+            USING ERRCODE = 'SR011',
+                  HINT = 'Cancel the row and insert a new one.';
+    END IF;
+    IF OLD.status <> 'open'
+       AND (NEW.status <> OLD.status OR NEW.qty <> OLD.qty OR NEW.expected_on <> OLD.expected_on
+            OR NEW.node_id <> OLD.node_id OR NEW.ref <> OLD.ref OR NEW.kind <> OLD.kind
+            OR NEW.from_node_id IS DISTINCT FROM OLD.from_node_id) THEN
+        RAISE EXCEPTION 'supply "%" of sku "%" at node "%" is %, not open', OLD.ref, OLD.sku, OLD.node_id, OLD.status
+            USING ERRCODE = 'SR065',
+                  DETAIL = 'Received and cancelled supply only records further receipts (received_qty).';
+    END IF;
+    IF NEW.status = 'open' AND NEW.received_qty >= NEW.qty THEN
+        NEW.status := 'received';
+    END IF;
+    IF NEW.status = 'received' AND OLD.status <> 'received' THEN
+        NEW.received_at := now();
+    END IF;
+    NEW.updated_at := now();
+    RETURN NEW;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.supply_guard() IS
+    'Trigger: supply_id and sku never change (SR011); a received or cancelled row only records further receipts (SR065); an open row whose received_qty reaches qty becomes received';
+
+CREATE TRIGGER supply_guard BEFORE UPDATE ON stockroute.supply
+    FOR EACH ROW EXECUTE FUNCTION stockroute.supply_guard();
+
+-- Supply changed: move the promise dates.  Receipts (received_qty rising)
+-- are left to supply_received, which fills backorders first, at commit.
+CREATE FUNCTION stockroute.supply_changed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    skus text[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT n.sku) INTO skus FROM new_supply n;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT o.sku) INTO skus FROM old_supply o;
+    ELSE
+        SELECT array_agg(DISTINCT n.sku) INTO skus
+          FROM new_supply n JOIN old_supply o ON o.supply_id = n.supply_id AND o.sku = n.sku
+         WHERE n.received_qty = o.received_qty
+           AND (n.qty, n.expected_on, n.node_id, n.status) IS DISTINCT FROM (o.qty, o.expected_on, o.node_id, o.status);
+    END IF;
+    IF skus IS NOT NULL THEN
+        PERFORM stockroute.repromise(skus);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.supply_changed() IS
+    'Trigger: new, changed, cancelled or deleted supply moves the promise dates of the SKU''s open backorders (repromise)';
+
+CREATE TRIGGER supply_inserted AFTER INSERT ON stockroute.supply
+    REFERENCING NEW TABLE AS new_supply
+    FOR EACH STATEMENT EXECUTE FUNCTION stockroute.supply_changed();
+CREATE TRIGGER supply_updated AFTER UPDATE ON stockroute.supply
+    REFERENCING OLD TABLE AS old_supply NEW TABLE AS new_supply
+    FOR EACH STATEMENT EXECUTE FUNCTION stockroute.supply_changed();
+CREATE TRIGGER supply_deleted AFTER DELETE ON stockroute.supply
+    REFERENCING OLD TABLE AS old_supply
+    FOR EACH STATEMENT EXECUTE FUNCTION stockroute.supply_changed();
+
+-- Receipts against supply ------------------------------------------------------
+
+-- ingest() records every event in stockroute.event; a claimed receipt
+-- (applied, or superseded by a count: the units arrived all the same) whose
+-- payload names "supply_ref" counts against the supply row of that node,
+-- SKU and ref.  received_qty is recomputed from the events, not incremented,
+-- so a replayed or restored event never counts twice.
+CREATE FUNCTION stockroute.event_supply_receipt()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    WITH r AS (
+        SELECT DISTINCT e.node_id, e.sku, e.payload ->> 'supply_ref' AS ref
+          FROM new_events e
+         WHERE e.kind = 'receipt' AND e.status IN ('applied', 'superseded')
+           AND jsonb_typeof(e.payload -> 'supply_ref') = 'string'),
+    t AS (
+        SELECT s.sku, s.supply_id,
+               (SELECT coalesce(sum(e.qty), 0) FROM stockroute.event e
+                 WHERE e.sku = s.sku AND e.node_id = s.node_id AND e.kind = 'receipt'
+                   AND e.payload ? 'supply_ref' AND e.payload ->> 'supply_ref' = s.ref
+                   AND e.status IN ('applied', 'superseded')) AS received
+          FROM stockroute.supply s
+          JOIN r ON r.sku = s.sku AND r.node_id = s.node_id AND r.ref = s.ref)
+    UPDATE stockroute.supply s SET received_qty = t.received
+      FROM t
+     WHERE s.sku = t.sku AND s.supply_id = t.supply_id AND s.received_qty <> t.received;
+    RETURN NULL;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.event_supply_receipt() IS
+    'Trigger: claimed receipt events with a "supply_ref" set received_qty of the supply row of that node, SKU and ref (recomputed from event, so never counted twice)';
+
+CREATE TRIGGER event_supply_receipt AFTER INSERT ON stockroute.event
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION stockroute.event_supply_receipt();
+
+-- Fill the open backorders of some SKUs (all when NULL) from routable stock,
+-- highest priority first, then oldest: the path reconcile() has always used
+-- (place_units), callable on its own.  It never waits: a backorder another
+-- transaction is working on is skipped (SKIP LOCKED), and so is a node whose
+-- stock row is locked (place_units with nowait), so it can run while the
+-- caller holds stock rows out of canonical order.  What it skips stays open
+-- for the next call.
+CREATE FUNCTION stockroute.fill_backorders(skus text[] DEFAULT NULL, max_backorders integer DEFAULT 1000)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p_skus  ALIAS FOR $1;
+    d       record;
+    b       record;
+    pl      jsonb;
+    placed  bigint;
+    n_bo    integer := 0;
+    u_bo    bigint := 0;
+BEGIN
+    FOR d IN
+        SELECT x.backorder_id
+          FROM stockroute.backorder x
+         WHERE x.status = 'open' AND (p_skus IS NULL OR x.sku = ANY (p_skus))
+           AND EXISTS (SELECT 1 FROM stockroute.stock s JOIN stockroute.node n ON n.node_id = s.node_id
+                        WHERE s.sku = x.sku AND s.available > 0 AND n.status = 'active' AND NOT n.stale)
+         ORDER BY x.priority DESC, x.created_at, x.backorder_id
+         LIMIT max_backorders
+    LOOP
+        SELECT x.backorder_id, x.order_ref, x.line_ref, x.sku, x.qty, x.order_doc INTO b
+          FROM stockroute.backorder x
+         WHERE x.backorder_id = d.backorder_id AND x.status = 'open'
+           FOR UPDATE SKIP LOCKED;
+        CONTINUE WHEN NOT FOUND;
+        pl := stockroute.place_units(b.order_ref, b.line_ref, b.sku, b.qty, NULL,
+                                     CASE WHEN b.order_doc ? 'ship_to' THEN b.order_doc END, true);
+        placed := (pl ->> 'placed')::bigint;
+        CONTINUE WHEN placed = 0;
+        n_bo := n_bo + 1;
+        u_bo := u_bo + placed;
+        IF placed >= b.qty THEN
+            UPDATE stockroute.backorder x SET status = 'allocated', updated_at = now()
+             WHERE x.backorder_id = b.backorder_id;
+        ELSE
+            UPDATE stockroute.backorder x SET qty = x.qty - placed, updated_at = now()
+             WHERE x.backorder_id = b.backorder_id;
+        END IF;
+        INSERT INTO stockroute.outbox (topic, order_ref, payload)
+        VALUES ('backorder', b.order_ref,
+                jsonb_build_object('backorder_id', b.backorder_id, 'order_ref', b.order_ref,
+                                   'line_ref', b.line_ref, 'sku', b.sku,
+                                   'placed', placed, 'left', greatest(b.qty - placed, 0),
+                                   'reservations', pl -> 'reservations'));
+        INSERT INTO stockroute.decision (order_ref, kind, input, output)
+        VALUES (b.order_ref, 'reroute',
+                jsonb_build_object('reason', 'backorder', 'backorder_id', b.backorder_id,
+                                   'sku', b.sku, 'line_ref', b.line_ref, 'qty', b.qty),
+                pl);
+    END LOOP;
+    -- what is left open moves up in the queue
+    PERFORM stockroute.repromise(p_skus);
+    RETURN jsonb_build_object('filled', n_bo, 'units', u_bo);
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.fill_backorders(text[], integer) IS
+    'Place the open backorders of the SKUs (all when NULL) on routable stock, highest priority then oldest first, at most max_backorders; never waits for a lock (busy backorders and nodes are left for the next call); then repromise. Returns {filled, units}';
+
+-- At commit of a transaction that received supply, its SKU's backorders are
+-- filled: the receipt's stock is in by then, whatever order the receiving
+-- statements ran in.  A failure here must not lose the receipt: it is
+-- reported and left to reconcile().
+CREATE FUNCTION stockroute.supply_received()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    BEGIN
+        PERFORM stockroute.fill_backorders(ARRAY[NEW.sku]);
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'stockroute: filling the backorders of sku "%" after a receipt failed: %', NEW.sku, SQLERRM
+            USING DETAIL = 'reconcile() fills them on its next run.';
+    END;
+    RETURN NULL;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.supply_received() IS
+    'Trigger (deferred to commit): supply received (received_qty rose) fills the open backorders of its SKU at once (fill_backorders); a failure is a WARNING, never a lost receipt';
+
+CREATE CONSTRAINT TRIGGER supply_received AFTER UPDATE ON stockroute.supply
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.received_qty > OLD.received_qty)
+    EXECUTE FUNCTION stockroute.supply_received();
+
+CREATE FUNCTION stockroute.cancel_supply(ref text, node_id text DEFAULT NULL, sku text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    p_ref     ALIAS FOR $1;
+    p_node_id ALIAS FOR $2;
+    p_sku     ALIAS FOR $3;
+    closed    record;
+    reply     jsonb;
+BEGIN
+    IF p_ref IS NULL THEN
+        RAISE EXCEPTION 'ref must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    WITH c AS (
+        UPDATE stockroute.supply s SET status = 'cancelled'
+         WHERE s.ref = p_ref AND s.status = 'open'
+           AND (p_node_id IS NULL OR s.node_id = p_node_id)
+           AND (p_sku IS NULL OR s.sku = p_sku)
+        RETURNING s.*)
+    SELECT jsonb_build_object(
+               'ref', p_ref, 'cancelled', count(*),
+               'units', coalesce(sum(c.qty - least(c.received_qty, c.qty)), 0),
+               'supply', coalesce(jsonb_agg(jsonb_build_object('node_id', c.node_id, 'sku', c.sku,
+                                                               'qty', c.qty, 'received_qty', c.received_qty,
+                                                               'expected_on', c.expected_on)
+                                            ORDER BY c.sku, c.node_id), '[]'))
+      INTO reply
+      FROM c;
+    IF (reply ->> 'cancelled')::integer = 0 THEN
+        SELECT s.status, s.sku, s.node_id INTO closed
+          FROM stockroute.supply s
+         WHERE s.ref = p_ref AND (p_node_id IS NULL OR s.node_id = p_node_id)
+           AND (p_sku IS NULL OR s.sku = p_sku)
+         ORDER BY s.sku, s.node_id
+         LIMIT 1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'no supply with ref "%"%', p_ref,
+                CASE WHEN p_node_id IS NULL AND p_sku IS NULL THEN ''
+                     ELSE format(' for node_id %s, sku %s', coalesce(quote_literal(p_node_id), 'any'),
+                                 coalesce(quote_literal(p_sku), 'any')) END
+                USING ERRCODE = 'SR066';
+        END IF;
+        RAISE EXCEPTION 'supply "%" of sku "%" at node "%" is %, not open', p_ref, closed.sku, closed.node_id, closed.status
+            USING ERRCODE = 'SR065';
+    END IF;
+    RETURN reply;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.cancel_supply(text, text, text) IS
+    'Cancel the open supply rows with this ref (optionally one node or SKU): their units leave the promises (SR066 no such supply, SR065 none of it is open). Returns {ref, cancelled, units, supply}';
+
+-- Preemption (called from C, src/priority.c) -----------------------------------
+
+-- Per (node, sku) where the order could take units held by lower-priority
+-- orders: available as it would be with those holds released.
+CREATE FUNCTION stockroute.preempt_base(order_ref text, skus text[], priority integer)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'node_id', s.node_id, 'sku', s.sku,
+               'available', greatest(s.on_hand - s.reserved - s.safety_stock + v.qty, 0),
+               'preemptible', v.qty) ORDER BY s.node_id, s.sku), '[]')
+      FROM (SELECT r.node_id, r.sku, sum(r.qty) AS qty
+              FROM stockroute.reservation r
+              JOIN stockroute.node n ON n.node_id = r.node_id
+              JOIN stockroute.item i ON i.sku = r.sku
+             WHERE r.sku = ANY ($2) AND r.status = 'held' AND r.expires_at > now()
+               AND r.order_ref <> $1
+               AND n.status = 'active' AND NOT n.stale
+               AND (i.allowed_nodes IS NULL OR r.node_id = ANY (i.allowed_nodes))
+               AND stockroute.hold_priority(r.order_ref) < $3
+             GROUP BY 1, 2) v
+      JOIN stockroute.stock s ON s.node_id = v.node_id AND s.sku = v.sku;
+$$;
+
+COMMENT ON FUNCTION stockroute.preempt_base(text, text[], integer) IS
+    'Internal: per node and SKU with unexpired holds of lower-priority orders, available as if those holds were released (preemption plans against it)';
+
+-- Take what a plan made against preempt_base needs beyond real stock from
+-- the lowest-priority, newest holds at each node; the orders that lose units
+-- are backordered with their original order document and told through the
+-- outbox.  The caller holds every stock row of the SKUs.  Returns the pieces
+-- taken.
+CREATE FUNCTION stockroute.preempt_take(order_ref text, priority integer, plan jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    p_order_ref ALIAS FOR $1;
+    p_priority  ALIAS FOR $2;
+    p_plan      ALIAS FOR $3;
+    t           record;
+    v           record;
+    h           record;
+    need        bigint;
+    take        bigint;
+    doc         jsonb;
+    bo          record;
+    taken       jsonb := '[]';
+BEGIN
+    FOR t IN
+        SELECT n.node_id, n.sku, n.qty - s.available AS short
+          FROM (SELECT sh ->> 'node_id' AS node_id, l ->> 'sku' AS sku, sum((l ->> 'qty')::bigint) AS qty
+                  FROM jsonb_array_elements(p_plan -> 'shipments') sh,
+                       jsonb_array_elements(sh -> 'lines') l
+                 GROUP BY 1, 2) n
+          JOIN stockroute.stock s ON s.node_id = n.node_id AND s.sku = n.sku
+         WHERE n.qty > s.available
+         ORDER BY n.node_id, n.sku
+    LOOP
+        need := t.short;
+        FOR v IN
+            SELECT r.sku, r.reservation_id, r.order_ref, r.line_ref, r.created_at, p.pri
+              FROM stockroute.reservation r
+             CROSS JOIN LATERAL (SELECT stockroute.hold_priority(r.order_ref) AS pri) p
+             WHERE r.node_id = t.node_id AND r.sku = t.sku AND r.status = 'held'
+               AND r.expires_at > now() AND r.order_ref <> p_order_ref AND p.pri < p_priority
+             ORDER BY p.pri, r.created_at DESC, r.reservation_id DESC
+        LOOP
+            EXIT WHEN need <= 0;
+            -- a hold another transaction is changing is not ours to take
+            SELECT r.qty INTO h FROM stockroute.reservation r
+             WHERE r.sku = v.sku AND r.reservation_id = v.reservation_id
+               AND r.status = 'held' AND r.expires_at > now()
+               FOR UPDATE SKIP LOCKED;
+            CONTINUE WHEN NOT FOUND;
+            -- nor one whose open backorder another transaction is filling
+            IF EXISTS (SELECT 1 FROM stockroute.backorder b
+                        WHERE b.order_ref = v.order_ref AND b.line_ref = v.line_ref AND b.status = 'open') THEN
+                PERFORM 1 FROM stockroute.backorder b
+                  WHERE b.order_ref = v.order_ref AND b.line_ref = v.line_ref AND b.status = 'open'
+                    FOR UPDATE SKIP LOCKED;
+                CONTINUE WHEN NOT FOUND;
+            END IF;
+
+            take := least(h.qty, need);
+            IF take = h.qty THEN
+                UPDATE stockroute.reservation r SET status = 'released'
+                 WHERE r.sku = v.sku AND r.reservation_id = v.reservation_id;
+            ELSE
+                UPDATE stockroute.reservation r SET qty = r.qty - take
+                 WHERE r.sku = v.sku AND r.reservation_id = v.reservation_id;
+            END IF;
+            need := need - take;
+
+            SELECT d.input INTO doc FROM stockroute.decision d
+             WHERE d.order_ref = v.order_ref AND d.kind = 'allocate'
+             ORDER BY d.created_at, d.decision_id LIMIT 1;
+            -- the backorder keeps the order's age: it was placed when its hold was
+            INSERT INTO stockroute.backorder AS b (order_ref, line_ref, sku, qty, priority, order_doc, created_at)
+            VALUES (v.order_ref, v.line_ref, v.sku, take, v.pri,
+                    coalesce(doc, jsonb_build_object('order_ref', v.order_ref)), v.created_at)
+            ON CONFLICT (order_ref, line_ref) WHERE status = 'open'
+            DO UPDATE SET qty = b.qty + EXCLUDED.qty, updated_at = now()
+            RETURNING b.backorder_id INTO bo;
+
+            INSERT INTO stockroute.outbox (topic, order_ref, node_id, payload)
+            VALUES ('release', v.order_ref, t.node_id,
+                    jsonb_build_object('order_ref', v.order_ref, 'reason', 'preempted',
+                                       'by_order_ref', p_order_ref, 'by_priority', p_priority,
+                                       'lines', jsonb_build_array(jsonb_build_object(
+                                           'line_ref', v.line_ref, 'sku', v.sku, 'node_id', t.node_id,
+                                           'qty', take))));
+            INSERT INTO stockroute.decision (order_ref, kind, input, output)
+            VALUES (v.order_ref, 'reroute',
+                    jsonb_build_object('reason', 'preempted', 'by_order_ref', p_order_ref,
+                                       'by_priority', p_priority, 'priority', v.pri,
+                                       'node_id', t.node_id, 'sku', v.sku, 'line_ref', v.line_ref,
+                                       'qty', take),
+                    jsonb_build_object('placed', 0, 'backordered', take, 'backorder_id', bo.backorder_id));
+            PERFORM pg_notify('stockroute',
+                jsonb_build_object('topic', 'release', 'order_ref', left(v.order_ref, 200),
+                                   'reason', 'preempted', 'by_order_ref', left(p_order_ref, 200))::text);
+            taken := taken || jsonb_build_array(jsonb_build_object(
+                         'order_ref', v.order_ref, 'line_ref', v.line_ref, 'sku', v.sku,
+                         'node_id', t.node_id, 'qty', take, 'priority', v.pri,
+                         'backorder_id', bo.backorder_id));
+        END LOOP;
+    END LOOP;
+
+    -- the backorders' promise dates as they will be once this order holds
+    -- its plan (reserved right after this returns), then tell the outbox
+    FOR bo IN
+        WITH u AS (
+            SELECT l ->> 'sku' AS sku, jsonb_object_agg(sh ->> 'node_id', (l ->> 'qty')::bigint) AS taken
+              FROM jsonb_array_elements(p_plan -> 'shipments') sh,
+                   jsonb_array_elements(sh -> 'lines') l
+             GROUP BY 1)
+        UPDATE stockroute.backorder b
+           SET promised_on = stockroute.promise_date(b.sku, b.priority, b.qty, b.created_at, b.backorder_id,
+                                                     (SELECT u.taken FROM u WHERE u.sku = b.sku))
+         WHERE b.backorder_id IN (SELECT DISTINCT (x ->> 'backorder_id')::uuid FROM jsonb_array_elements(taken) x)
+        RETURNING b.backorder_id, b.order_ref, b.line_ref, b.sku, b.qty, b.priority, b.promised_on
+    LOOP
+        INSERT INTO stockroute.outbox (topic, order_ref, payload)
+        VALUES ('backorder', bo.order_ref,
+                jsonb_build_object('backorder_id', bo.backorder_id, 'order_ref', bo.order_ref,
+                                   'line_ref', bo.line_ref, 'sku', bo.sku, 'qty', bo.qty,
+                                   'priority', bo.priority, 'promised_on', bo.promised_on,
+                                   'reason', 'preempted', 'by_order_ref', p_order_ref));
+    END LOOP;
+    RETURN taken;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.preempt_take(text, integer, jsonb) IS
+    'Internal: release the units a plan needs beyond available from the lowest-priority, newest unexpired holds of lower-priority orders (SKIP LOCKED), backorder those orders with their original order document, tell the outbox; returns the pieces taken';
+
+-- Simulation and replay (C, src/simulate.c) -------------------------------------
+
+CREATE FUNCTION stockroute.simulate(orders jsonb, profile text DEFAULT NULL, plans boolean DEFAULT false)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'simulate_orders'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION stockroute.simulate(jsonb, text, boolean) IS
+    'Route a batch of orders in sequence as allocate() would (each sees the stock the earlier ones took) without writing anything; returns KPIs (cost, fill, shipments, split rate, days, node load) and, with plans, the plans';
+
+CREATE FUNCTION stockroute.replay("from" timestamptz, "to" timestamptz, profile text DEFAULT NULL,
+                                  plans boolean DEFAULT false)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'simulate_replay'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION stockroute.replay(timestamptz, timestamptz, text, boolean) IS
+    'Re-route the allocate() decisions recorded in [from, to) under a profile (each its own when NULL) against the stock as it is now, writing nothing; returns the recorded and replayed KPIs side by side';
