@@ -210,8 +210,8 @@ VALUES
 DROP TABLE demo_lane_node, demo_state;
 
 -- Buyer rules (the seed's template) -----------------------------------------------
--- Stored as data; routing-rule evaluation is a later feature, so plans list
--- no rules yet.
+-- Applied by plan(), allocate() and available() (docs/routing.md "Rules");
+-- demo/orders.sql section 6 shows each of them at work.
 
 INSERT INTO stockroute.rule (rule_id, description, match, effect, priority) VALUES
     ('tier1-contract', 'tier1 contract customers ship from B, as their contract says',

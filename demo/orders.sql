@@ -3,7 +3,7 @@
 --
 --   psql -X -q -f demo/orders.sql      (after CREATE EXTENSION stockroute and demo/network.sql)
 --
--- plan() reserves nothing; only section 6 changes data (it allocates SO-1001).
+-- plan() reserves nothing; only section 7 changes data (it allocates SO-1001).
 
 \set ON_ERROR_STOP on
 \pset null '-'
@@ -71,6 +71,8 @@ SELECT stockroute.explain(stockroute.plan(:'so1004'));
 \echo
 \echo '=== 5. SO-1005: 2 x SEAL-106 to Brooklyn under each shipped profile ==='
 \echo '    The Edison DC is cheapest and as fast; "closest" picks the Brooklyn store backroom.'
+\echo '    (SO-1005 is a guest checkout, which the guest rule routes by "closest" whatever the'
+\echo '    order asks -- section 6 -- so this comparison plans it for a tier3 customer.)'
 \echo
 SELECT prof AS profile, p->>'status' AS status,
        (SELECT string_agg(s->>'node_id' || coalesce(' by ' || (s->>'service'), ' (distance model)'), ' + ')
@@ -79,11 +81,59 @@ SELECT prof AS profile, p->>'status' AS status,
        (SELECT max((s->>'days')::int) FROM jsonb_array_elements(p->'shipments') s) AS days,
        (SELECT max(s->>'eta') FROM jsonb_array_elements(p->'shipments') s) AS eta
   FROM unnest(ARRAY['default', 'cheapest', 'fastest', 'closest']) WITH ORDINALITY AS x(prof, i),
-       LATERAL stockroute.plan(:'so1005'::jsonb || jsonb_build_object('profile', prof)) AS p
+       LATERAL stockroute.plan(jsonb_set(:'so1005'::jsonb, '{customer,segment}', '"tier3"')
+                               || jsonb_build_object('profile', prof)) AS p
  ORDER BY i;
 
 \echo
-\echo '=== 6. allocate(SO-1001): plan and reserve atomically ==='
+\echo '=== 6. Buyer rules (stockroute.rule, the six rows of the seed template) ==='
+\echo '    The same kind of orders from other buyers: tier1 ships from its contract node B only'
+\echo '    (12 there, 8 backordered); a guest gets "closest" unless the freight passes 100, then'
+\echo '    "cheapest"; tier2 gets "cheapest" within 4 days; mro_urgent gets "fastest" from nodes'
+\echo '    with 5 or more available; outside the US only the bonded warehouse ships; cash on'
+\echo '    delivery only from within 150 km.'
+\echo
+SELECT p->>'order_ref' AS order_ref,
+       coalesce(o->'customer'->>'segment', '') || coalesce(' ' || (o->'customer'->>'payment'), '') AS buyer,
+       o->'ship_to'->>'country' || '-' || coalesce(o->'ship_to'->>'region', '') AS ship_to,
+       (SELECT string_agg(r->>'rule_id', ', ') FROM jsonb_array_elements(p->'rules') r) AS rules,
+       p->'profile'->>'name' || coalesce(' (fallback from ' || (p->'profile'->>'fallback_from') || ': '
+                                         || (p->'profile'->>'because') || ')', '') AS profile,
+       (SELECT string_agg(s->>'node_id' || ' ' || (SELECT sum((l->>'qty')::int) FROM jsonb_array_elements(s->'lines') l),
+                          ' + ' ORDER BY s->>'node_id')
+          FROM jsonb_array_elements(p->'shipments') s) AS ships_from,
+       p->>'status' AS status,
+       (p->>'cost')::numeric AS freight
+  FROM (VALUES
+        (1, jsonb_set(:'so1001'::jsonb, '{customer}', '{"id": "C-11", "segment": "tier1"}') - 'options'
+            || '{"order_ref": "SO-1007"}'),
+        (2, :'so1005'::jsonb),
+        (3, '{"order_ref": "SO-1008", "ship_to": {"lat": 40.68, "lon": -73.94, "country": "US", "region": "NY", "postal_code": "11216"}, "customer": {"id": "G-2", "segment": "guest"}, "lines": [{"line_ref": "1", "sku": "MOTOR-110", "qty": 6}]}'),
+        (4, '{"order_ref": "SO-1009", "ship_to": {"lat": 47.61, "lon": -122.33, "country": "US", "region": "WA", "postal_code": "98101"}, "customer": {"id": "C-12", "segment": "tier2"}, "lines": [{"line_ref": "1", "sku": "VALVE-9", "qty": 10}]}'),
+        (5, '{"order_ref": "SO-1010", "ship_to": {"lat": 41.88, "lon": -87.63, "country": "US", "region": "IL", "postal_code": "60601"}, "customer": {"id": "C-15", "segment": "mro_urgent"}, "lines": [{"line_ref": "1", "sku": "SEAL-106", "qty": 2}]}'),
+        (6, '{"order_ref": "SO-1011", "ship_to": {"lat": 43.65, "lon": -79.38, "country": "CA", "region": "ON"}, "customer": {"id": "C-13", "segment": "tier3"}, "lines": [{"line_ref": "1", "sku": "BEARING-105", "qty": 5}]}'),
+        (7, '{"order_ref": "SO-1012", "ship_to": {"lat": 33.75, "lon": -84.39, "country": "US", "region": "GA", "postal_code": "30301"}, "customer": {"id": "C-14", "segment": "tier3", "payment": "cod"}, "lines": [{"line_ref": "1", "sku": "VALVE-9", "qty": 5}]}')
+       ) AS x(i, o),
+       LATERAL stockroute.plan(o) AS p
+ ORDER BY i;
+
+\pset format unaligned
+\pset tuples_only on
+\echo
+\echo 'The tier1 order explained: the contract rule names every node it excluded.'
+\echo
+SELECT stockroute.explain(stockroute.plan(jsonb_set(:'so1001'::jsonb, '{customer}', '{"id": "C-11", "segment": "tier1"}')
+                                          - 'options' || '{"order_ref": "SO-1007"}'));
+\echo
+\echo 'The guest order of six motors: under "closest" the Edison DC ships them by LTL for 109.19,'
+\echo 'over the guest cap of 100, so the order is planned again under "cheapest".'
+\echo
+SELECT stockroute.explain(stockroute.plan('{"order_ref": "SO-1008", "ship_to": {"lat": 40.68, "lon": -73.94, "country": "US", "region": "NY", "postal_code": "11216"}, "customer": {"id": "G-2", "segment": "guest"}, "lines": [{"line_ref": "1", "sku": "MOTOR-110", "qty": 6}]}'));
+\pset format aligned
+\pset tuples_only off
+
+\echo
+\echo '=== 7. allocate(SO-1001): plan and reserve atomically ==='
 \echo
 \echo 'VALVE-9 stock before:'
 SELECT node_id, on_hand, reserved, safety_stock, available
@@ -123,7 +173,7 @@ SELECT r->>'node_id' AS node_id, r->>'qty' AS qty,
   FROM jsonb_array_elements(stockroute.allocate(:'so1001')->'reservations') r;
 
 \echo
-\echo '=== 7. available(VALVE-9, Atlanta) after the allocation ==='
+\echo '=== 8. available(VALVE-9, Atlanta) after the allocation ==='
 \echo
 SELECT a->>'sku' AS sku, (a->>'on_hand')::bigint AS on_hand, (a->>'reserved')::bigint AS reserved,
        (a->>'available')::bigint AS available_to_promise
@@ -137,7 +187,7 @@ SELECT n->>'node_id' AS node_id, n->>'name' AS name, n->>'status' AS status,
 \pset format unaligned
 \pset tuples_only on
 \echo
-\echo '=== 8. The same 20 x VALVE-9 for another Atlanta customer, now that SO-1001 holds A and B ==='
+\echo '=== 9. The same 20 x VALVE-9 for another Atlanta customer, now that SO-1001 holds A and B ==='
 \echo
 SELECT stockroute.explain(stockroute.plan(jsonb_set(:'so1001'::jsonb, '{order_ref}', '"SO-1006"')));
 \echo

@@ -119,6 +119,47 @@ append_lines(StringInfo out, JsonbContainer *arr, const char *path)
 	}
 }
 
+/* the strings of an array field, bare and joined: " (excluded A, C)" */
+static void
+append_list(StringInfo out, JsonbContainer *obj, const char *key, const char *path,
+			const char *before, const char *after)
+{
+	JsonbContainer *l = array_field(obj, key, path);
+	int			n = l ? JsonContainerSize(l) : 0;
+	int			j;
+
+	for (j = 0; j < n; j++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(l, j);
+
+		appendStringInfoString(out, j == 0 ? before : ", ");
+		appendStringInfoString(out, e->type == jbvString ? sr_jsonb_string(e) : sr_jsonb_shown(e));
+	}
+	if (n > 0)
+		appendStringInfoString(out, after);
+}
+
+/* "Rules: tier1-contract (excluded A, C); guest" */
+static void
+append_rules(StringInfo out, JsonbContainer *arr)
+{
+	int			n = arr ? JsonContainerSize(arr) : 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		JsonbContainer *r = element(arr, i, "rules");
+		char	   *v;
+
+		appendStringInfo(out, "%s%s", i == 0 ? "\n  Rules: " : "; ", nz(scalar(r, "rule_id")));
+		if ((v = scalar(r, "skipped")) != NULL)
+			appendStringInfo(out, " (skipped: %s)", v);
+		append_list(out, r, "skus", "rules[].skus", " for sku ", "");
+		append_list(out, r, "excluded", "rules[].excluded", " (excluded ", ")");
+		append_list(out, r, "ignored", "rules[].ignored", " (an earlier rule set: ", ")");
+	}
+}
+
 PG_FUNCTION_INFO_V1(routing_explain);
 Datum
 routing_explain(PG_FUNCTION_ARGS)
@@ -157,7 +198,15 @@ routing_explain(PG_FUNCTION_ARGS)
 	if ((v = scalar(root, "cost")) != NULL)
 		appendStringInfo(&out, ", cost %s", v);
 	if ((obj = object_field(root, "profile", "profile")) != NULL)
+	{
 		appendStringInfo(&out, ", profile %s v%s", nz(scalar(obj, "name")), nz(scalar(obj, "version")));
+		/* chosen by a routing rule: a switch, or its fallback when a cap broke */
+		if ((v = scalar(obj, "fallback_from")) != NULL)
+			appendStringInfo(&out, " (rule %s: fallback from %s, %s)", nz(scalar(obj, "rule")),
+							 v, nz(scalar(obj, "because")));
+		else if ((v = scalar(obj, "rule")) != NULL)
+			appendStringInfo(&out, " (rule %s)", v);
+	}
 	if ((v = scalar(root, "need_by")) != NULL)
 		appendStringInfo(&out, ", need by %s", v);
 	if ((v = scalar(root, "attempts")) != NULL)
@@ -198,7 +247,8 @@ routing_explain(PG_FUNCTION_ARGS)
 	if ((obj = object_field(root, "score_terms", "score_terms")) != NULL)
 	{
 		static const char *const terms[] = {
-			"cost", "days", "late", "split", "distance", "balance", "backorder"
+			"cost", "days", "late", "split", "distance", "balance", "backorder",
+			"preference"
 		};
 		size_t		t;
 		bool		any = false;
@@ -212,6 +262,8 @@ routing_explain(PG_FUNCTION_ARGS)
 			any = true;
 		}
 	}
+
+	append_rules(&out, array_field(root, "rules", "rules"));
 
 	/* candidates not chosen, with their reasons */
 	obj = object_field(root, "explain", "explain");

@@ -40,6 +40,7 @@
 #include "utils/timestamp.h"
 
 #include "plan.h"
+#include "rules.h"
 #include "stockroute.h"
 #include "supply.h"
 
@@ -374,6 +375,7 @@ typedef struct Order
 	int			max_shipments;	/* -1 unset */
 	bool		has_need_by;
 	DateADT		need_by;
+	SrRuleFacts facts;			/* what routing rules match on (src/rules.c) */
 } Order;
 
 static void
@@ -670,9 +672,8 @@ parse_order(Jsonb *doc, Order *o)
 		field_missing(what, "ship_to");
 	parse_ship_to(v, what, &o->ship_to);
 
-	v = sr_jsonb_get(root, "customer", &vbuf);
-	if (v != NULL && v->type != jbvNull && !sr_jsonb_is_object(v))
-		field_wrong(what, "customer", "an object", v);
+	/* the customer, for the routing rules (src/rules.c) */
+	sr_rules_parse_customer(sr_jsonb_get(root, "customer", &vbuf), what, &o->facts);
 
 	v = sr_jsonb_get(root, "profile", &vbuf);
 	if (v == NULL || v->type == jbvNull)
@@ -751,6 +752,13 @@ parse_order(Jsonb *doc, Order *o)
 	for (i = 0; i < o->ngroups; i++)
 		o->group_by_sku[i] = i;
 	qsort_arg(o->group_by_sku, o->ngroups, sizeof(int), cmp_group_sku, o->groups);
+
+	/* rules match on the destination and the SKU groups too */
+	o->facts.country = o->ship_to.country;
+	o->facts.nskus = o->ngroups;
+	o->facts.skus = palloc(sizeof(char *) * o->ngroups);
+	for (i = 0; i < o->ngroups; i++)
+		o->facts.skus[i] = o->groups[i].sku;
 }
 
 /* ---------------------------------------------------------------- network */
@@ -1343,8 +1351,14 @@ not_chosen_reason(StringInfo why, const Order *o, const Network *net, int n,
 	appendStringInfoString(why, "not chosen: the plan scores better without it");
 }
 
-Jsonb *
-sr_plan_order(Jsonb *doc, bool read_only)
+/*
+ * Plan an order.  rules is NULL on the first call.  When a routing rule's cap
+ * is broken the order is planned again with the same rules, which then pick
+ * the fallback profile or exclude every node (src/rules.c), and that plan is
+ * returned.
+ */
+static Jsonb *
+plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 {
 	Order		o;
 	Profile		prof;
@@ -1366,11 +1380,19 @@ sr_plan_order(Jsonb *doc, bool read_only)
 	StringInfoData b;
 	bool		first;
 	double		total_cost = 0.0;
+	double		max_days = -1.0;
+	double		preference;
+	const char *why;
 
 	parse_order(doc, &o);
 	/* ---- hook: the order's "priority" key (src/priority.c) ---- */
 	sr_priority_validate(doc, "order field", "priority");
 	load_profile(o.profile, read_only, &prof);
+	/* rules (src/rules.c): the rules in force that match; one may switch the profile */
+	if (rules == NULL)
+		rules = sr_rules_load(&o.facts, now, read_only);
+	if (strcmp(sr_rules_profile(rules, o.profile), o.profile) != 0)
+		load_profile(sr_rules_profile(rules, o.profile), read_only, &prof);
 	load_items(&o, read_only);
 
 	/* the order's options override its profile */
@@ -1405,6 +1427,14 @@ sr_plan_order(Jsonb *doc, bool read_only)
 			appendStringInfoString(&nd->notes, nd->status);
 			continue;
 		}
+		/* rules: node exclusions of the rules on the whole order */
+		if ((why = sr_rules_exclude_node(rules, nd->node_id,
+										 nd->has_coords && o.ship_to.has_coords,
+										 nd->distance_km)) != NULL)
+		{
+			add_note(nd, "%s", why);
+			continue;
+		}
 		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
 		{
 			StockRow   *r = &net.rows[i];
@@ -1413,6 +1443,11 @@ sr_plan_order(Jsonb *doc, bool read_only)
 				add_note(nd, "not allowed for sku %s", o.groups[r->group].sku);
 			else if (r->available <= 0)
 				add_note(nd, "no stock of sku %s", o.groups[r->group].sku);
+			/* rules: exclusions of sku / sku_tag rules, min_node_available */
+			else if ((why = sr_rules_exclude_row(rules, nd->node_id, r->group, r->available,
+												 nd->has_coords && o.ship_to.has_coords,
+												 nd->distance_km)) != NULL)
+				add_note(nd, "%s", why);
 			else
 			{
 				r->cand = 0;	/* provisional, numbered below */
@@ -1427,6 +1462,18 @@ sr_plan_order(Jsonb *doc, bool read_only)
 			add_note(nd, "%s", "no lane to the destination and no coordinates for the distance model");
 			continue;
 		}
+		/* rules: max_days limits, now that the node's days are known */
+		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+			if (net.rows[i].cand >= 0 &&
+				(why = sr_rules_exclude_days(rules, nd->node_id, net.rows[i].group, nd->days)) != NULL)
+			{
+				net.rows[i].cand = -1;
+				ncand--;
+				if (strstr(nd->notes.data, why) == NULL)
+					add_note(nd, "%s", why);
+			}
+		if (ncand == 0)
+			continue;
 		if (prof.exclude_late && prof.sr.need_by_days >= 0 && nd->days > prof.sr.need_by_days)
 		{
 			char		msg[128];
@@ -1443,6 +1490,10 @@ sr_plan_order(Jsonb *doc, bool read_only)
 		snodes[prob.nnodes].shipment_cost = nd->shipment_cost;
 		snodes[prob.nnodes].days = nd->days;
 		snodes[prob.nnodes].distance_km = nd->distance_km;
+		/* rules: a preferred node's bonus, as a discount within its own terms */
+		if ((why = sr_rules_discount(rules, prob.nnodes, nd->node_id, &prof.sr,
+									 &snodes[prob.nnodes])) != NULL)
+			add_note(nd, "%s", why);
 		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
 		{
 			StockRow   *r = &net.rows[i];
@@ -1472,6 +1523,8 @@ sr_plan_order(Jsonb *doc, bool read_only)
 	prob.cands = cands;
 	prob.profile = prof.sr;
 	sr_solve_or_error(&prob, &res, &micros);
+	/* rules: the real terms of preferred nodes, and the score the bonus took off */
+	preference = sr_rules_restore_terms(rules, &prob.profile, &res);
 
 	/* spread each (sku, node) allocation over the order's lines of that sku */
 	/* each piece ends an allocation or a line: at most nallocs + nlines */
@@ -1539,6 +1592,7 @@ sr_plan_order(Jsonb *doc, bool read_only)
 					cost += net.rows[k].unit_cost * (double) ship[j].qty;
 		}
 		total_cost += cost;
+		max_days = Max(max_days, nd->days);
 		appendStringInfoString(&b, "],\"cost\":");
 		sr_json_number(&b, cost);
 		appendStringInfoString(&b, ",\"days\":");
@@ -1548,6 +1602,10 @@ sr_plan_order(Jsonb *doc, bool read_only)
 		appendStringInfoChar(&b, '}');
 		i = j;
 	}
+	/* rules: a broken cap plans the order again (else_profile, or nothing ships) */
+	if (sr_rules_replan(rules, prof.name, total_cost, max_days))
+		return plan_order(doc, read_only, rules);
+
 	appendStringInfoString(&b, "],\"unfilled\":[");
 	first = true;
 	for (i = 0; i < o.nlines; i++)
@@ -1569,9 +1627,21 @@ sr_plan_order(Jsonb *doc, bool read_only)
 	sr_json_number(&b, res.score);
 	appendStringInfoString(&b, ",\"score_terms\":");
 	sr_json_score_terms(&b, &prob.profile, &res);
-	appendStringInfoString(&b, ",\"rules\":[],\"profile\":{\"name\":");
+	if (preference > 0)
+	{
+		/* the bonus of preferred nodes that ship: one more term, negative */
+		b.data[--b.len] = '\0';
+		appendStringInfoString(&b, ",\"preference\":");
+		sr_json_number(&b, -preference);
+		appendStringInfoChar(&b, '}');
+	}
+	appendStringInfoString(&b, ",\"rules\":");
+	sr_rules_json(&b, rules);
+	appendStringInfoString(&b, ",\"profile\":{\"name\":");
 	escape_json(&b, prof.name);
-	appendStringInfo(&b, ",\"version\":%d}", prof.version);
+	appendStringInfo(&b, ",\"version\":%d", prof.version);
+	sr_rules_json_profile(&b, rules, o.profile);
+	appendStringInfoChar(&b, '}');
 	if (o.has_need_by)
 	{
 		appendStringInfoString(&b, ",\"need_by\":");
@@ -1632,6 +1702,12 @@ sr_plan_order(Jsonb *doc, bool read_only)
 	return sr_json_to_jsonb(&b);
 }
 
+Jsonb *
+sr_plan_order(Jsonb *doc, bool read_only)
+{
+	return plan_order(doc, read_only, NULL);
+}
+
 /* ---------------------------------------------------------------- plan() */
 
 PG_FUNCTION_INFO_V1(routing_plan);
@@ -1683,6 +1759,7 @@ routing_available(PG_FUNCTION_ARGS)
 	int64		tot_reserved = 0;
 	int			n;
 	Jsonb	   *out;
+	SrRules    *rules;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -1721,11 +1798,20 @@ routing_available(PG_FUNCTION_ARGS)
 	{
 		Jsonb	   *cu = PG_GETARG_JSONB_P(2);
 
+		JsonbValue	v;
+
 		if (JB_ROOT_IS_SCALAR(cu) || !JB_ROOT_IS_OBJECT(cu))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("argument \"customer\" must be a JSON object")));
+		v.type = jbvBinary;
+		v.val.binary.data = &cu->root;
+		v.val.binary.len = VARSIZE(cu) - VARHDRSZ;
+		sr_rules_parse_customer(&v, "argument field", &o.facts);
 	}
+	o.facts.country = o.ship_to.country;
+	o.facts.nskus = 1;
+	o.facts.skus = &o.groups[0].sku;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -1734,8 +1820,10 @@ routing_available(PG_FUNCTION_ARGS)
 	now = sr_routing_now();
 	today = DatumGetDateADT(DirectFunctionCall1(timestamptz_date, TimestampTzGetDatum(now)));
 	load_items(&o, true);
+	/* rules (src/rules.c) matching this customer, destination and sku */
+	rules = sr_rules_load(&o.facts, now, true);
 	if (!PG_ARGISNULL(1))
-		load_profile("default", true, &prof);
+		load_profile(sr_rules_profile(rules, "default"), true, &prof);
 	load_network(&o, now, true, &net);
 
 	initStringInfo(&b);
@@ -1748,6 +1836,7 @@ routing_available(PG_FUNCTION_ARGS)
 		StockRow   *r = &net.rows[nd->first_row];
 		bool		routable = strcmp(nd->status, "active") == 0 && r->allowed;
 		bool		costed = false;
+		const char *why = NULL;
 
 		if (n > 0)
 			appendStringInfoChar(&b, ',');
@@ -1757,6 +1846,13 @@ routing_available(PG_FUNCTION_ARGS)
 		escape_json(&b, nd->name ? nd->name : "");
 		appendStringInfoString(&b, ",\"status\":");
 		escape_json(&b, nd->status);
+		/* rules: what would exclude the node for this customer and sku */
+		set_distance(&o, nd);
+		if (routable &&
+			(why = sr_rules_exclude_node(rules, nd->node_id, nd->has_coords && o.ship_to.has_coords,
+										 nd->distance_km)) == NULL)
+			why = sr_rules_exclude_row(rules, nd->node_id, 0, r->available,
+									   nd->has_coords && o.ship_to.has_coords, nd->distance_km);
 		if (!PG_ARGISNULL(1))
 		{
 			r->cand = 0;		/* cost the node as if it shipped one unit */
@@ -1764,6 +1860,14 @@ routing_available(PG_FUNCTION_ARGS)
 			costed = nd->costed;
 			/* a node that cannot reach the destination promises nothing there */
 			routable = routable && costed;
+			if (routable && why == NULL)
+				why = sr_rules_exclude_days(rules, nd->node_id, 0, nd->days);
+		}
+		routable = routable && why == NULL;
+		if (why)
+		{
+			appendStringInfoString(&b, ",\"excluded\":");
+			escape_json(&b, why);
 		}
 		appendStringInfo(&b, ",\"routable\":%s,\"on_hand\":" INT64_FORMAT
 						 ",\"reserved\":" INT64_FORMAT ",\"available\":" INT64_FORMAT,
@@ -1788,8 +1892,10 @@ routing_available(PG_FUNCTION_ARGS)
 		appendStringInfoChar(&b, '}');
 	}
 	appendStringInfo(&b, "],\"available\":" INT64_FORMAT ",\"on_hand\":" INT64_FORMAT
-					 ",\"reserved\":" INT64_FORMAT "}",
+					 ",\"reserved\":" INT64_FORMAT ",\"rules\":",
 					 tot_avail, tot_on_hand, tot_reserved);
+	sr_rules_json(&b, rules);
+	appendStringInfoChar(&b, '}');
 	out = sr_json_to_jsonb(&b);
 	/* ---- hook: future supply and promise dates (src/supply.c) ---- */
 	out = sr_supply_available(out, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2));

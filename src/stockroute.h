@@ -26,6 +26,13 @@
 #define ERRCODE_SR_DUPLICATE_LINE			MAKE_SQLSTATE('S','R','0','2','1')
 #define ERRCODE_SR_CONFLICTING_CANDIDATE	MAKE_SQLSTATE('S','R','0','2','2')
 #define ERRCODE_SR_ALLOCATION_CONTENTION	MAKE_SQLSTATE('S','R','0','2','3')
+/* routing rules (src/rules.c, sql/35_rules.sql): SR024-SR029 */
+#define ERRCODE_SR_RULE_UNKNOWN_KEY			MAKE_SQLSTATE('S','R','0','2','4')
+#define ERRCODE_SR_RULE_WRONG_TYPE			MAKE_SQLSTATE('S','R','0','2','5')
+#define ERRCODE_SR_RULE_INVALID_VALUE		MAKE_SQLSTATE('S','R','0','2','6')
+#define ERRCODE_SR_RULE_UNKNOWN_PROFILE		MAKE_SQLSTATE('S','R','0','2','7')
+#define ERRCODE_SR_RULE_UNKNOWN_NODE		MAKE_SQLSTATE('S','R','0','2','8')
+#define ERRCODE_SR_REFERENCED_BY_RULE		MAKE_SQLSTATE('S','R','0','2','9')
 /* sync and reconciliation (src/ingest.c, sql/40_sync.sql, sql/50_reconcile.sql): SR040-SR059 */
 #define ERRCODE_SR_PG_CRON_MISSING			MAKE_SQLSTATE('S','R','0','4','0')
 /* operations: supply, priority, simulation (src/supply.c, priority.c, simulate.c, sql/70_supply.sql): SR065-SR069 */
