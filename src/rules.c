@@ -31,6 +31,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -810,6 +811,7 @@ sr_rules_load(const SrRuleFacts *f, TimestampTz now, bool read_only)
 		Datum		match;
 		Datum		effect;
 
+		CHECK_FOR_INTERRUPTS();
 		memset(r, 0, sizeof(Rule));
 		r->rule_id = TextDatumGetCString(SPI_getbinval(t, tt->tupdesc, 1, &isnull));
 		r->priority = DatumGetInt32(SPI_getbinval(t, tt->tupdesc, 2, &isnull));
