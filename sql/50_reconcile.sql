@@ -37,7 +37,8 @@ SELECT pg_catalog.pg_extension_config_dump('stockroute.reconcile_run_run_id_seq'
 
 -- Hold up to qty units of an order line on other nodes, chosen by plan()
 -- from the order as allocated (its decision), or, without a ship_to, the
--- routable nodes with the most available first.  Each hold is its own
+-- routable nodes with the most available first (never one a routing rule
+-- excluded for the order: the plan lists them).  Each hold is its own
 -- subtransaction: a hold lost to a concurrent order is skipped, not fatal.
 -- With p_nowait a node whose stock row another transaction holds is skipped
 -- at once instead of waited for (fill_backorders, sql/70_supply.sql: it may
@@ -92,6 +93,8 @@ BEGIN
            AND n.status = 'active' AND NOT n.stale
            AND s.node_id IS DISTINCT FROM p_exclude_node
            AND (i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes))
+           -- a node a routing rule excluded for this order (the plan's rules[].excluded) stays out
+           AND NOT coalesce(p->'rules', '[]') @> jsonb_build_array(jsonb_build_object('excluded', jsonb_build_array(s.node_id)))
         ORDER BY 3, 2 DESC, 1
     LOOP
         EXIT WHEN placed >= p_qty;

@@ -2,7 +2,8 @@
 -- rule_validate trigger, and the rule_references triggers on profile and node.
 -- Rules already stored are not re-checked here; touching one validates it
 -- (UPDATE stockroute.rule SET rule_id = rule_id checks them all), and routing
--- skips and reports a rule it cannot read.
+-- skips and reports a rule it cannot read.  (place_units' filter on the nodes a
+-- rule excluded is in 60_supply.sql, which re-creates that function.)
 COMMENT ON COLUMN stockroute.rule.match IS
     'when the rule applies: segment, customer_id, customer_tag, payment, country, country_not (the order), sku, sku_tag (its lines); each a string or an array of strings (any of them); every key present must hold; {} matches every order';
 COMMENT ON COLUMN stockroute.rule.effect IS

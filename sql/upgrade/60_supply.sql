@@ -64,6 +64,8 @@ BEGIN
            AND n.status = 'active' AND NOT n.stale
            AND s.node_id IS DISTINCT FROM p_exclude_node
            AND (i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes))
+           -- a node a routing rule excluded for this order (the plan's rules[].excluded) stays out
+           AND NOT coalesce(p->'rules', '[]') @> jsonb_build_array(jsonb_build_object('excluded', jsonb_build_array(s.node_id)))
         ORDER BY 3, 2 DESC, 1
     LOOP
         EXIT WHEN placed >= p_qty;

@@ -10,7 +10,8 @@
 -- validity windows on the routing clock and disabled rules; max_days and
 -- max_cost as hard limits; a rule that leaves no node gives an unfillable
 -- plan whose explain names it; a rule written around the validation is
--- skipped, never an error; available() and allocate() with a customer; every
+-- skipped, never an error; available(), allocate() and the filling of its
+-- backorders with a customer; every
 -- validation error with its SQLSTATE; profiles and nodes named by a rule
 -- cannot be deleted, and a renamed node is renamed in the rules.
 SET client_min_messages = warning;
@@ -158,6 +159,17 @@ SELECT r->>'node_id' AS node, r->>'qty' AS qty, a->'rules'->0->>'rule_id' AS rul
        jsonb_array_elements(a->'reservations') r;
 SELECT node_id, sku, qty, status FROM stockroute.reservation WHERE order_ref = 'SO-15';
 SELECT stockroute.release('SO-15') IS NOT NULL AS released;
+-- and so does filling its backorders: 20 wanted, B has 12, 8 are backordered;
+-- A's 8 are not for a tier1 order, B's next 10 are
+SELECT a->>'status' AS status, pg_temp.ships(a) AS ships, a->'unfilled'->0->'qty' AS backordered
+  FROM stockroute.allocate(pg_temp.o('SO-15b', '{"segment": "tier1"}', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 20}]')) a;
+SELECT stockroute.fill_backorders(ARRAY['VALVE-9']) AS fill_with_a_only;
+UPDATE stockroute.stock SET on_hand = on_hand + 10 WHERE node_id = 'B' AND sku = 'VALVE-9';
+SELECT stockroute.fill_backorders(ARRAY['VALVE-9']) AS fill_with_b;
+SELECT node_id, qty, status FROM stockroute.reservation WHERE order_ref = 'SO-15b' ORDER BY node_id, qty;
+SELECT status, qty FROM stockroute.backorder WHERE order_ref = 'SO-15b';
+SELECT stockroute.release('SO-15b') IS NOT NULL AS released;
+UPDATE stockroute.stock SET on_hand = on_hand - 10 WHERE node_id = 'B' AND sku = 'VALVE-9';
 
 -- 9. per-customer contracts (customer_id, any of a list) and customer tags
 INSERT INTO stockroute.rule (rule_id, match, effect, priority) VALUES
