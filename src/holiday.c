@@ -15,11 +15,13 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/lsyscache.h"
 
 #include "holiday.h"
 #include "stockroute.h"
@@ -42,6 +44,29 @@ struct SrHolidays
 };
 
 static SPIPlanPtr plan_holidays = NULL;
+
+/*
+ * Between installing a newer library and ALTER EXTENSION UPDATE, the
+ * functions of the installed (older) schema call this library.  0.1.0 has
+ * no calendar columns: routing then reads every node and lane as shipping
+ * Monday to Friday with no calendar.  Three syscache lookups per call.
+ */
+bool
+sr_calendar_schema(void)
+{
+	Oid			nsp = get_namespace_oid("stockroute", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("node", nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, "ship_weekdays") != InvalidAttrNumber;
+}
+
+const char *
+sr_calendar_columns(bool schema, const char *alias, const char *weekdays)
+{
+	if (schema)
+		return psprintf("%s.%s, %s.calendar", alias, weekdays, alias);
+	return "'{1,2,3,4,5}'::integer[], NULL::text";
+}
 
 SrHolidays *
 sr_holidays_create(DateADT today, bool read_only)

@@ -17,6 +17,15 @@
  */
 #define SR_CALENDAR_HORIZON_DAYS	1096
 
+/*
+ * Whether the installed schema has the calendar columns (node.ship_weekdays,
+ * node.calendar, lane.transit_weekdays, lane.calendar: 0.2.0 on), and the
+ * select-list text that reads them for a table alias: "<alias>.<weekdays>,
+ * <alias>.calendar", or Monday to Friday and no calendar on an older schema.
+ */
+extern bool sr_calendar_schema(void);
+extern const char *sr_calendar_columns(bool schema, const char *alias, const char *weekdays);
+
 /* The holiday calendars of one call, loaded lazily for a bounded window. */
 typedef struct SrHolidays SrHolidays;
 

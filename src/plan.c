@@ -844,6 +844,7 @@ static SPIPlanPtr plan_profile = NULL;
 static SPIPlanPtr plan_items = NULL;
 static SPIPlanPtr plan_stock = NULL;
 static SPIPlanPtr plan_lanes = NULL;
+static bool plans_calendar_schema;	/* plan_stock, plan_lanes read the calendar columns */
 
 static Datum
 text_array(char **strs, int n)
@@ -1011,11 +1012,21 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 	int			g;
 	int			n;
 
+	/* the calendar columns exist from 0.2.0 on (see sr_calendar_schema) */
+	if (plan_stock != NULL && sr_calendar_schema() != plans_calendar_schema)
+	{
+		SPI_freeplan(plan_stock);
+		plan_stock = NULL;
+		if (plan_lanes != NULL)
+			SPI_freeplan(plan_lanes);
+		plan_lanes = NULL;
+	}
 	if (plan_stock == NULL)
 	{
 		Oid			types[2] = {TEXTARRAYOID, TIMESTAMPTZOID};
 
-		plan_stock = sr_prepare_kept(
+		plans_calendar_schema = sr_calendar_schema();
+		plan_stock = sr_prepare_kept(psprintf(
 									 "SELECT s.node_id, s.sku, s.on_hand, s.reserved, s.available,"
 									 "       s.reorder_point, n.name,"
 									 /* a stale node (no event for stale_after) drops out like an inactive one */
@@ -1024,12 +1035,13 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 									 "       n.cutoff IS NOT NULL AND"
 									 "       (($2 AT TIME ZONE n.timezone)::time > n.cutoff),"
 									 "       i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes),"
-									 "       ($2 AT TIME ZONE n.timezone)::date, n.ship_weekdays, n.calendar"
+									 "       ($2 AT TIME ZONE n.timezone)::date, %s"
 									 "  FROM stockroute.stock s"
 									 "  JOIN stockroute.node n ON n.node_id = s.node_id"
 									 "  JOIN stockroute.item i ON i.sku = s.sku"
 									 " WHERE s.sku = ANY ($1)"
 									 " ORDER BY s.node_id, s.sku",
+									 sr_calendar_columns(plans_calendar_schema, "n", "ship_weekdays")),
 									 2, types);
 	}
 	for (g = 0; g < o->ngroups; g++)
@@ -1101,14 +1113,14 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 	{
 		Oid			types[4] = {TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID};
 
-		plan_lanes = sr_prepare_kept(
+		plan_lanes = sr_prepare_kept(psprintf(
 									 "SELECT l.node_id, l.service, l.base_cost, l.per_kg, l.per_unit,"
 									 "       l.transit_days, l.min_weight_kg, l.max_weight_kg,"
 									 "       CASE WHEN l.postal_prefix IS NOT NULL THEN 3"
 									 "            WHEN l.region IS NOT NULL THEN 2"
 									 "            WHEN l.country IS NOT NULL THEN 1 ELSE 0 END,"
 									 "       coalesce(pg_catalog.length(l.postal_prefix), 0),"
-									 "       l.transit_weekdays, l.calendar"
+									 "       %s"
 									 "  FROM stockroute.lane l"
 									 " WHERE l.node_id = ANY ($1)"
 									 "   AND (l.country IS NULL OR l.country = $2)"
@@ -1116,6 +1128,7 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 									 "   AND (l.postal_prefix IS NULL"
 									 "        OR pg_catalog.starts_with($4, l.postal_prefix))"
 									 " ORDER BY l.lane_id",
+									 sr_calendar_columns(plans_calendar_schema, "l", "transit_weekdays")),
 									 4, types);
 	}
 	{

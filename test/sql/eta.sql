@@ -12,7 +12,8 @@
 -- the late term) and 'exclude' (the late node not used) as the plan shows
 -- it; available() gives the ETAs plan() uses; the calendar CHECKs; and, over
 -- random calendars, clocks and zones, that every ETA equals an independent
--- SQL reference.
+-- reference; and that the library routes under the 0.1.0 schema (no
+-- calendar columns) and reads them after ALTER EXTENSION UPDATE.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS stockroute CASCADE;
 CREATE EXTENSION stockroute;
@@ -309,3 +310,24 @@ SELECT count(*) AS compared,
 SELECT * FROM pg_temp.prop
  WHERE got_ship IS DISTINCT FROM want_ship OR got_eta IS DISTINCT FROM want_eta OR got_days IS DISTINCT FROM want_days
  ORDER BY clock, node_id LIMIT 5;
+
+-- 11. a newer library under the 0.1.0 schema (after a package upgrade,
+-- before ALTER EXTENSION UPDATE) routes as if every node shipped Monday to
+-- Friday with no calendar; after the update, the same session reads the
+-- calendar columns
+SET client_min_messages = warning;
+DROP EXTENSION stockroute CASCADE;
+CREATE EXTENSION stockroute VERSION '0.1.0';
+RESET client_min_messages;
+INSERT INTO stockroute.node (node_id, timezone, cutoff, handling_days) VALUES ('S', 'America/New_York', '17:00', 0);
+INSERT INTO stockroute.item (sku) VALUES ('W-1');
+INSERT INTO stockroute.stock (node_id, sku, on_hand) VALUES ('S', 'W-1', 1);
+INSERT INTO stockroute.lane (node_id, country, transit_days) VALUES ('S', 'US', 1);
+SET stockroute.now = '2026-12-04 18:00-05';
+SELECT n->>'ship_date' AS ship_date, n->>'eta' AS eta
+  FROM jsonb_array_elements(stockroute.available('W-1', '{"country": "US"}')->'nodes') n;
+ALTER EXTENSION stockroute UPDATE;
+UPDATE stockroute.node SET ship_weekdays = '{1,2,3,4,5,6}';
+UPDATE stockroute.lane SET transit_weekdays = '{1,2,3,4,5,6}';
+SELECT n->>'ship_date' AS ship_date, n->>'eta' AS eta
+  FROM jsonb_array_elements(stockroute.available('W-1', '{"country": "US"}')->'nodes') n;
