@@ -20,6 +20,7 @@
 
 #include <math.h>
 
+#include "access/parallel.h"
 #include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
 #include "executor/spi.h"
@@ -77,6 +78,15 @@ check_routing_now(char **newval, void **extra, GucSource source)
 		return true;
 	if (session_timezone == NULL)
 		return true;			/* too early in startup to parse; checked at use */
+
+	/*
+	 * A parallel worker restores the leader's settings, which the leader
+	 * checked, before its own time zone abbreviations: parsing then could
+	 * read a freed abbreviation table (it crashed with some values given
+	 * through PGOPTIONS).
+	 */
+	if (InitializingParallelWorker)
+		return true;
 	if (ParseDateTime(*newval, workbuf, sizeof(workbuf), field, ftype,
 					  MAXDATEFIELDS, &nf) != 0 ||
 		DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz) != 0 ||
