@@ -22,6 +22,8 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/lsyscache.h"
+#include "utils/fmgrprotos.h"
+#include "utils/timestamp.h"
 
 #include "holiday.h"
 #include "stockroute.h"
@@ -66,6 +68,19 @@ sr_calendar_columns(bool schema, const char *alias, const char *weekdays)
 	if (schema)
 		return psprintf("%s.%s, %s.calendar", alias, weekdays, alias);
 	return "'{1,2,3,4,5}'::integer[], NULL::text";
+}
+
+/*
+ * The date of ts in a time zone, as (ts AT TIME ZONE zone)::date: once per
+ * node rather than once per stock row in SQL.
+ */
+DateADT
+sr_local_date(TimestampTz ts, const char *zone)
+{
+	Datum		local = DirectFunctionCall2(timestamptz_zone, CStringGetTextDatum(zone),
+											TimestampTzGetDatum(ts));
+
+	return DatumGetDateADT(DirectFunctionCall1(timestamp_date, local));
 }
 
 SrHolidays *

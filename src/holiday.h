@@ -26,6 +26,9 @@
 extern bool sr_calendar_schema(void);
 extern const char *sr_calendar_columns(bool schema, const char *alias, const char *weekdays);
 
+/* (ts AT TIME ZONE zone)::date */
+extern DateADT sr_local_date(TimestampTz ts, const char *zone);
+
 /* The holiday calendars of one call, loaded lazily for a bounded window. */
 typedef struct SrHolidays SrHolidays;
 

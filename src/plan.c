@@ -1045,7 +1045,7 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 									 "       n.cutoff IS NOT NULL AND"
 									 "       (($2 AT TIME ZONE n.timezone)::time > n.cutoff),"
 									 "       i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes),"
-									 "       ($2 AT TIME ZONE n.timezone)::date, %s"
+									 "       n.timezone, %s"
 									 "  FROM stockroute.stock s"
 									 "  JOIN stockroute.node n ON n.node_id = s.node_id"
 									 "  JOIN stockroute.item i ON i.sku = s.sku"
@@ -1087,7 +1087,7 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 			nd->lon = col_float(t, 10);
 			nd->handling_days = DatumGetInt32(col(t, 11, &isnull));
 			nd->past_cutoff = DatumGetBool(col(t, 12, &isnull));
-			nd->local_date = DatumGetDateADT(col(t, 14, &isnull));
+			nd->local_date = sr_local_date(now, col_text(t, 14));
 			nd->ship_weekdays = sr_weekdays_mask(col(t, 15, &isnull));
 			nd->calendar = sr_holidays_add(net->holidays, col_text(t, 16));
 			nd->first_row = net->nrows;
