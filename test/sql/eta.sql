@@ -324,10 +324,13 @@ INSERT INTO stockroute.item (sku) VALUES ('W-1');
 INSERT INTO stockroute.stock (node_id, sku, on_hand) VALUES ('S', 'W-1', 1);
 INSERT INTO stockroute.lane (node_id, country, transit_days) VALUES ('S', 'US', 1);
 SET stockroute.now = '2026-12-04 18:00-05';
-SELECT n->>'ship_date' AS ship_date, n->>'eta' AS eta
-  FROM jsonb_array_elements(stockroute.available('W-1', '{"country": "US"}')->'nodes') n;
+CREATE FUNCTION pg_temp.ship() RETURNS TABLE (node_id text, ship_date text, eta text) LANGUAGE sql AS $$
+    SELECT s->>'node_id', s->>'ship_date', s->>'eta'
+      FROM jsonb_array_elements(stockroute.plan('{"order_ref": "U-1", "ship_to": {"country": "US"},
+                                                  "lines": [{"line_ref": "1", "sku": "W-1", "qty": 1}]}')->'shipments') s
+$$;
+SELECT * FROM pg_temp.ship();
 ALTER EXTENSION stockroute UPDATE;
 UPDATE stockroute.node SET ship_weekdays = '{1,2,3,4,5,6}';
 UPDATE stockroute.lane SET transit_weekdays = '{1,2,3,4,5,6}';
-SELECT n->>'ship_date' AS ship_date, n->>'eta' AS eta
-  FROM jsonb_array_elements(stockroute.available('W-1', '{"country": "US"}')->'nodes') n;
+SELECT * FROM pg_temp.ship();
