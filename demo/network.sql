@@ -209,6 +209,28 @@ VALUES
 
 DROP TABLE demo_lane_node, demo_state;
 
+-- Calendars ----------------------------------------------------------------------
+-- US federal holidays of 2026 and 2027 (observed dates) for every node: no
+-- shipping and no ground transit on them.  The Brooklyn store also ships on
+-- Saturdays.  Ship dates and ETAs: docs/routing.md, "Time and ETA".
+
+INSERT INTO stockroute.calendar (calendar, description) VALUES ('US', 'US federal holidays');
+INSERT INTO stockroute.holiday (calendar, day, description) VALUES
+    ('US', '2026-01-01', 'New Year''s Day'),   ('US', '2026-01-19', 'Martin Luther King Jr. Day'),
+    ('US', '2026-02-16', 'Presidents'' Day'),  ('US', '2026-05-25', 'Memorial Day'),
+    ('US', '2026-06-19', 'Juneteenth'),        ('US', '2026-07-03', 'Independence Day (observed)'),
+    ('US', '2026-09-07', 'Labor Day'),         ('US', '2026-10-12', 'Columbus Day'),
+    ('US', '2026-11-11', 'Veterans Day'),      ('US', '2026-11-26', 'Thanksgiving Day'),
+    ('US', '2026-12-25', 'Christmas Day'),
+    ('US', '2027-01-01', 'New Year''s Day'),   ('US', '2027-01-18', 'Martin Luther King Jr. Day'),
+    ('US', '2027-02-15', 'Presidents'' Day'),  ('US', '2027-05-31', 'Memorial Day'),
+    ('US', '2027-06-18', 'Juneteenth (observed)'), ('US', '2027-07-05', 'Independence Day (observed)'),
+    ('US', '2027-09-06', 'Labor Day'),         ('US', '2027-10-11', 'Columbus Day'),
+    ('US', '2027-11-11', 'Veterans Day'),      ('US', '2027-11-25', 'Thanksgiving Day'),
+    ('US', '2027-12-24', 'Christmas Day (observed)');
+UPDATE stockroute.node SET calendar = 'US';
+UPDATE stockroute.node SET ship_weekdays = '{1,2,3,4,5,6}' WHERE node_id = 'NYC-STORE';
+
 -- Buyer rules (the seed's template) -----------------------------------------------
 -- Applied by plan(), allocate() and available() (docs/routing.md "Rules");
 -- demo/orders.sql section 6 shows each of them at work.

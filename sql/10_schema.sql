@@ -4,6 +4,29 @@
 
 \echo Use "CREATE EXTENSION stockroute" to load this file. \quit
 
+-- Calendars -----------------------------------------------------------------
+
+-- Days a node does not ship (and, for lanes, a carrier does not move parcels)
+-- besides its weekly days off.  docs/routing.md, "Time and ETA".
+CREATE TABLE stockroute.calendar (
+    calendar        text PRIMARY KEY CHECK (calendar <> ''),
+    description     text NOT NULL DEFAULT ''
+);
+
+COMMENT ON TABLE stockroute.calendar IS
+    'A named holiday calendar (a country''s public holidays, a site''s or a carrier''s closures) that nodes and lanes use';
+
+CREATE TABLE stockroute.holiday (
+    calendar        text NOT NULL REFERENCES stockroute.calendar ON UPDATE CASCADE ON DELETE CASCADE,
+    day             date NOT NULL CHECK (pg_catalog.isfinite(day)),
+    description     text NOT NULL DEFAULT '',
+    PRIMARY KEY (calendar, day)
+);
+
+COMMENT ON TABLE stockroute.holiday IS
+    'A day of a calendar on which its nodes do not ship and its lanes do not move or deliver';
+COMMENT ON COLUMN stockroute.holiday.day IS 'the local date of the holiday (in the zone of the node that uses it)';
+
 -- Locations -----------------------------------------------------------------
 
 CREATE TABLE stockroute.node (
@@ -35,6 +58,12 @@ CREATE TABLE stockroute.node (
     seq_count       bigint NOT NULL DEFAULT 0 CHECK (seq_count >= 0),
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- shipping days (docs/routing.md, "Time and ETA")
+    ship_weekdays   integer[] NOT NULL DEFAULT '{1,2,3,4,5}'
+                    CHECK (pg_catalog.cardinality(ship_weekdays) > 0
+                           AND pg_catalog.array_ndims(ship_weekdays) = 1
+                           AND ship_weekdays <@ '{1,2,3,4,5,6,7}'::integer[]),
+    calendar        text REFERENCES stockroute.calendar ON UPDATE CASCADE,
     CHECK ((lat IS NULL) = (lon IS NULL))
 );
 
@@ -46,6 +75,12 @@ COMMENT ON COLUMN stockroute.node.handling_days IS
     'pick-pack-ship days before a shipment leaves the node';
 COMMENT ON COLUMN stockroute.node.cutoff IS
     'local time (in timezone) after which an order ships the next shipping day';
+COMMENT ON COLUMN stockroute.node.timezone IS
+    'IANA time zone of the node: its cutoff, its local date and its holidays are in this zone';
+COMMENT ON COLUMN stockroute.node.ship_weekdays IS
+    'ISO weekdays (1 Monday .. 7 Sunday) on which the node ships; default Monday to Friday';
+COMMENT ON COLUMN stockroute.node.calendar IS
+    'holiday calendar of the node: no shipping on its days; NULL: no holidays';
 COMMENT ON COLUMN stockroute.node.tags IS
     'capabilities such as hazmat, bonded, ltl, cold_chain';
 COMMENT ON COLUMN stockroute.node.stale_after IS
@@ -157,6 +192,12 @@ CREATE TABLE stockroute.lane (
     min_weight_kg   float8 NOT NULL DEFAULT 0 CHECK (min_weight_kg >= 0),
     max_weight_kg   float8 CHECK (max_weight_kg > min_weight_kg),
     hazmat_ok       boolean NOT NULL DEFAULT false,
+    -- transit days (docs/routing.md, "Time and ETA")
+    transit_weekdays integer[] NOT NULL DEFAULT '{1,2,3,4,5}'
+                    CHECK (pg_catalog.cardinality(transit_weekdays) > 0
+                           AND pg_catalog.array_ndims(transit_weekdays) = 1
+                           AND transit_weekdays <@ '{1,2,3,4,5,6,7}'::integer[]),
+    calendar        text REFERENCES stockroute.calendar ON UPDATE CASCADE,
     CHECK (region IS NULL OR country IS NOT NULL),
     CHECK (postal_prefix IS NULL OR country IS NOT NULL)
 );
@@ -167,6 +208,12 @@ COMMENT ON TABLE stockroute.lane IS
     'Shipping rate from a node to a destination (country, region or postal prefix; NULL matches any)';
 COMMENT ON COLUMN stockroute.lane.mode IS 'parcel, ltl, ftl, air, courier or ocean';
 COMMENT ON COLUMN stockroute.lane.hazmat_ok IS 'the lane may carry hazmat SKUs';
+COMMENT ON COLUMN stockroute.lane.transit_days IS
+    'days in transit, counted in transit_weekdays outside the holidays of calendar';
+COMMENT ON COLUMN stockroute.lane.transit_weekdays IS
+    'ISO weekdays (1 Monday .. 7 Sunday) on which the carrier moves and delivers; default Monday to Friday (ground parcel)';
+COMMENT ON COLUMN stockroute.lane.calendar IS
+    'holiday calendar of the carrier on this lane: no transit or delivery on its days; NULL: the node''s calendar';
 
 CREATE TABLE stockroute.profile_history (
     profile_name    text NOT NULL,
@@ -427,6 +474,8 @@ COMMENT ON TABLE stockroute.outbox IS
     'Fulfilment instructions and alerts for downstream consumers; each insert also sends NOTIFY stockroute';
 
 -- pg_dump keeps the user's data of every table (the extension creates them empty)
+SELECT pg_catalog.pg_extension_config_dump('stockroute.calendar', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.holiday', '');
 SELECT pg_catalog.pg_extension_config_dump('stockroute.node', '');
 SELECT pg_catalog.pg_extension_config_dump('stockroute.item', '');
 SELECT pg_catalog.pg_extension_config_dump('stockroute.stock', '');

@@ -169,6 +169,8 @@ routing_explain(PG_FUNCTION_ARGS)
 	JsonbContainer *arr;
 	JsonbContainer *obj;
 	StringInfoData out;
+	JsonbValue	vbuf;
+	JsonbValue *need_by;
 	char	   *v;
 	int			i;
 	int			n;
@@ -207,7 +209,21 @@ routing_explain(PG_FUNCTION_ARGS)
 		else if ((v = scalar(obj, "rule")) != NULL)
 			appendStringInfo(&out, " (rule %s)", v);
 	}
-	if ((v = scalar(root, "need_by")) != NULL)
+	need_by = sr_jsonb_get(root, "need_by", &vbuf);
+	if (need_by != NULL && sr_jsonb_is_object(need_by))
+	{
+		/* {"date", "policy", "late"}: "need by 2026-11-25 (penalize, late)" */
+		obj = need_by->val.binary.data;
+		appendStringInfo(&out, ", need by %s", nz(scalar(obj, "date")));
+		if ((v = scalar(obj, "policy")) != NULL)
+		{
+			appendStringInfo(&out, " (%s", v);
+			if ((v = scalar(obj, "late")) != NULL && strcmp(v, "true") == 0)
+				appendStringInfoString(&out, ", late");
+			appendStringInfoChar(&out, ')');
+		}
+	}
+	else if ((v = scalar(root, "need_by")) != NULL)	/* a date: plans before 0.2.0 */
 		appendStringInfo(&out, ", need by %s", v);
 	if ((v = scalar(root, "attempts")) != NULL)
 		appendStringInfo(&out, ", %s attempt%s", v, strcmp(v, "1") == 0 ? "" : "s");
@@ -231,8 +247,12 @@ routing_explain(PG_FUNCTION_ARGS)
 			appendStringInfo(&out, "; cost %s", v);
 		if ((v = scalar(s, "days")) != NULL)
 			appendStringInfo(&out, ", %s day%s", v, strcmp(v, "1") == 0 ? "" : "s");
+		if ((v = scalar(s, "ship_date")) != NULL)
+			appendStringInfo(&out, ", ships %s", v);
 		if ((v = scalar(s, "eta")) != NULL)
 			appendStringInfo(&out, ", eta %s", v);
+		if ((v = scalar(s, "late_days")) != NULL)
+			appendStringInfo(&out, ", %s day%s late", v, strcmp(v, "1") == 0 ? "" : "s");
 	}
 
 	/* unfilled */

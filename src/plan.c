@@ -7,11 +7,11 @@
  * Cost model, per node: the most specific lane matching the destination
  * (postal prefix > region > country > any, within its weight bracket,
  * cheapest service among equals) gives shipment_cost = base_cost, unit_cost =
- * per_unit + per_kg * weight_kg, days = handling_days + transit_days.  With no
- * lane, the profile's distance model applies (Jasin & Sinha 2015):
- * shipment_cost = dist_fixed, unit_cost = dist_per_unit + dist_per_unit_mile *
- * miles, days = handling_days + ceil(miles / 500).  An order placed after the
- * node's local cutoff ships a day later.
+ * per_unit + per_kg * weight_kg and its transit_days.  With no lane, the
+ * profile's distance model applies (Jasin & Sinha 2015): shipment_cost =
+ * dist_fixed, unit_cost = dist_per_unit + dist_per_unit_mile * miles, transit
+ * ceil(miles / 500) days.  days = the ETA (src/calendar.c: cutoff, shipping
+ * days, handling, transit days, holidays) minus the routing clock's date.
  *
  * plan() only reads, and reads each table once per call with plans prepared
  * once per backend, so it can serve quotes on a hot standby.
@@ -20,6 +20,7 @@
 
 #include <math.h>
 
+#include "access/parallel.h"
 #include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
 #include "executor/spi.h"
@@ -39,6 +40,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "holiday.h"
 #include "plan.h"
 #include "rules.h"
 #include "stockroute.h"
@@ -77,6 +79,15 @@ check_routing_now(char **newval, void **extra, GucSource source)
 		return true;
 	if (session_timezone == NULL)
 		return true;			/* too early in startup to parse; checked at use */
+
+	/*
+	 * A parallel worker restores the leader's settings, which the leader
+	 * checked, before its own time zone abbreviations: parsing then could
+	 * read a freed abbreviation table (it crashed with some values given
+	 * through PGOPTIONS).
+	 */
+	if (InitializingParallelWorker)
+		return true;
 	if (ParseDateTime(*newval, workbuf, sizeof(workbuf), field, ftype,
 					  MAXDATEFIELDS, &nf) != 0 ||
 		DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz) != 0 ||
@@ -785,6 +796,9 @@ typedef struct NetNode
 	double		lon;
 	int			handling_days;
 	bool		past_cutoff;
+	DateADT		local_date;		/* the routing clock's date in the node's zone */
+	unsigned	ship_weekdays;	/* SR_WEEKDAY_BIT mask */
+	int			calendar;		/* index in the call's SrHolidays, or -1 */
 	int			first_row;
 	int			nrows;
 
@@ -794,7 +808,10 @@ typedef struct NetNode
 	StringInfoData notes;		/* why lines or the node are excluded */
 	const char *service;		/* lane service, NULL under the distance model */
 	double		shipment_cost;
-	double		days;
+	double		days;			/* eta - the routing clock's date, >= 0 */
+	DateADT		ship_date;
+	DateADT		eta;
+	const char *unroutable;		/* costed, but no ship date or ETA in the horizon */
 	double		miles;
 	double		distance_km;
 	int			solver_node;	/* index in the solver's nodes, or -1 */
@@ -812,6 +829,8 @@ typedef struct Lane
 	double		max_weight;		/* < 0: none */
 	int			level;			/* 3 postal prefix, 2 region, 1 country, 0 any */
 	int			prefix_len;
+	unsigned	transit_weekdays;	/* SR_WEEKDAY_BIT mask */
+	int			calendar;		/* index in the call's SrHolidays, or -1: the node's */
 } Lane;
 
 typedef struct Profile
@@ -835,12 +854,15 @@ typedef struct Network
 	int			nlanes;
 	Lane	   *lanes;
 	int		   *lane_start;		/* per node, into lanes sorted by node */
+	DateADT		today;			/* the routing clock's date (session TimeZone) */
+	SrHolidays *holidays;		/* calendars of these nodes and lanes */
 } Network;
 
 static SPIPlanPtr plan_profile = NULL;
 static SPIPlanPtr plan_items = NULL;
 static SPIPlanPtr plan_stock = NULL;
 static SPIPlanPtr plan_lanes = NULL;
+static bool plans_calendar_schema;	/* plan_stock, plan_lanes read the calendar columns */
 
 static Datum
 text_array(char **strs, int n)
@@ -1008,11 +1030,21 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 	int			g;
 	int			n;
 
+	/* the calendar columns exist from 0.2.0 on (see sr_calendar_schema) */
+	if (plan_stock != NULL && sr_calendar_schema() != plans_calendar_schema)
+	{
+		SPI_freeplan(plan_stock);
+		plan_stock = NULL;
+		if (plan_lanes != NULL)
+			SPI_freeplan(plan_lanes);
+		plan_lanes = NULL;
+	}
 	if (plan_stock == NULL)
 	{
 		Oid			types[2] = {TEXTARRAYOID, TIMESTAMPTZOID};
 
-		plan_stock = sr_prepare_kept(
+		plans_calendar_schema = sr_calendar_schema();
+		plan_stock = sr_prepare_kept(psprintf(
 									 "SELECT s.node_id, s.sku, s.on_hand, s.reserved, s.available,"
 									 "       s.reorder_point, n.name,"
 									 /* a stale node (no event for stale_after) drops out like an inactive one */
@@ -1020,12 +1052,14 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 									 "       n.lat, n.lon, n.handling_days,"
 									 "       n.cutoff IS NOT NULL AND"
 									 "       (($2 AT TIME ZONE n.timezone)::time > n.cutoff),"
-									 "       i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes)"
+									 "       i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes),"
+									 "       n.timezone, %s"
 									 "  FROM stockroute.stock s"
 									 "  JOIN stockroute.node n ON n.node_id = s.node_id"
 									 "  JOIN stockroute.item i ON i.sku = s.sku"
 									 " WHERE s.sku = ANY ($1)"
 									 " ORDER BY s.node_id, s.sku",
+									 sr_calendar_columns(plans_calendar_schema, "n", "ship_weekdays")),
 									 2, types);
 	}
 	for (g = 0; g < o->ngroups; g++)
@@ -1036,6 +1070,8 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 			  "stock lookup");
 
 	memset(net, 0, sizeof(*net));
+	net->today = DatumGetDateADT(DirectFunctionCall1(timestamptz_date, TimestampTzGetDatum(now)));
+	net->holidays = sr_holidays_create(net->today, read_only);
 	net->rows = palloc0(sizeof(StockRow) * (SPI_processed > 0 ? SPI_processed : 1));
 	net->nodes = palloc0(sizeof(NetNode) * (SPI_processed > 0 ? SPI_processed : 1));
 	for (i = 0; i < SPI_processed; i++)
@@ -1059,6 +1095,9 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 			nd->lon = col_float(t, 10);
 			nd->handling_days = DatumGetInt32(col(t, 11, &isnull));
 			nd->past_cutoff = DatumGetBool(col(t, 12, &isnull));
+			nd->local_date = sr_local_date(now, col_text(t, 14));
+			nd->ship_weekdays = sr_weekdays_mask(col(t, 15, &isnull));
+			nd->calendar = sr_holidays_add(net->holidays, col_text(t, 16));
 			nd->first_row = net->nrows;
 			nd->solver_node = -1;
 			initStringInfo(&nd->notes);
@@ -1092,13 +1131,14 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 	{
 		Oid			types[4] = {TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID};
 
-		plan_lanes = sr_prepare_kept(
+		plan_lanes = sr_prepare_kept(psprintf(
 									 "SELECT l.node_id, l.service, l.base_cost, l.per_kg, l.per_unit,"
 									 "       l.transit_days, l.min_weight_kg, l.max_weight_kg,"
 									 "       CASE WHEN l.postal_prefix IS NOT NULL THEN 3"
 									 "            WHEN l.region IS NOT NULL THEN 2"
 									 "            WHEN l.country IS NOT NULL THEN 1 ELSE 0 END,"
-									 "       coalesce(pg_catalog.length(l.postal_prefix), 0)"
+									 "       coalesce(pg_catalog.length(l.postal_prefix), 0),"
+									 "       %s"
 									 "  FROM stockroute.lane l"
 									 " WHERE l.node_id = ANY ($1)"
 									 "   AND (l.country IS NULL OR l.country = $2)"
@@ -1106,6 +1146,7 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 									 "   AND (l.postal_prefix IS NULL"
 									 "        OR pg_catalog.starts_with($4, l.postal_prefix))"
 									 " ORDER BY l.lane_id",
+									 sr_calendar_columns(plans_calendar_schema, "l", "transit_weekdays")),
 									 4, types);
 	}
 	{
@@ -1146,6 +1187,8 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 			l->max_weight = isnull ? -1.0 : DatumGetFloat8(d);
 			l->level = DatumGetInt32(col(t, 9, &isnull));
 			l->prefix_len = DatumGetInt32(col(t, 10, &isnull));
+			l->transit_weekdays = sr_weekdays_mask(col(t, 11, &isnull));
+			l->calendar = sr_holidays_add(net->holidays, col_text(t, 12));
 			if (l->node >= 0)
 				net->lane_start[l->node + 1]++;
 		}
@@ -1194,7 +1237,44 @@ add_note(NetNode *nd, const char *fmt, const char *arg)
 }
 
 /*
- * Cost one node: the lane or distance model, days with the cutoff push.
+ * Ship date, ETA and days of a costed node (src/holiday.c, src/calendar.c):
+ * the node's shipping days and calendar, then transit days on the carrier's
+ * weekdays and calendar (the lane's, else the node's).
+ */
+static void
+set_eta(const Network *net, NetNode *nd, int transit_days, unsigned transit_weekdays,
+		int transit_calendar)
+{
+	SrEtaRequest rq;
+
+	rq.order_day = nd->local_date;
+	rq.past_cutoff = nd->past_cutoff;
+	rq.handling_days = nd->handling_days;
+	rq.ship_weekdays = nd->ship_weekdays;
+	rq.ship_calendar = nd->calendar;
+	rq.transit_days = transit_days;
+	rq.transit_weekdays = transit_weekdays;
+	rq.transit_calendar = transit_calendar >= 0 ? transit_calendar : nd->calendar;
+	nd->unroutable = NULL;
+	switch (sr_holidays_eta(net->holidays, &rq, &nd->ship_date, &nd->eta))
+	{
+		case SR_ETA_OK:
+			/* a node whose local date is behind the clock's can deliver "yesterday" */
+			nd->days = nd->eta > net->today ? (double) (nd->eta - net->today) : 0.0;
+			break;
+		case SR_ETA_NO_SHIP_DAY:
+			nd->unroutable = psprintf("unroutable: no shipping day within %d days",
+									  SR_CALENDAR_HORIZON_DAYS);
+			break;
+		case SR_ETA_NO_DELIVERY_DAY:
+			nd->unroutable = psprintf("unroutable: no delivery day within %d days",
+									  SR_CALENDAR_HORIZON_DAYS);
+			break;
+	}
+}
+
+/*
+ * Cost one node: the lane or distance model, then its ship date and ETA.
  * `units` is the units the node could ship at most for each of its rows
  * (estimating the shipment's weight for the lanes' weight brackets).
  */
@@ -1205,6 +1285,9 @@ cost_node(const Order *o, const Profile *prof, Network *net, int n)
 	double		weight = 0.0;
 	const Lane *best = NULL;
 	double		best_cost = 0.0;
+	int			transit_days = 0;
+	unsigned	transit_weekdays = SR_WEEKDAYS_MON_FRI;
+	int			transit_calendar = -1;
 	int			i;
 
 	for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
@@ -1253,7 +1336,9 @@ cost_node(const Order *o, const Profile *prof, Network *net, int n)
 		nd->costed = true;
 		nd->service = best->service;
 		nd->shipment_cost = best->base_cost;
-		nd->days = nd->handling_days + best->transit_days;
+		transit_days = best->transit_days;
+		transit_weekdays = best->transit_weekdays;
+		transit_calendar = best->calendar;
 		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
 			net->rows[i].unit_cost = best->per_unit +
 				best->per_kg * o->groups[net->rows[i].group].weight_kg;
@@ -1262,12 +1347,13 @@ cost_node(const Order *o, const Profile *prof, Network *net, int n)
 	{
 		nd->costed = true;
 		nd->shipment_cost = prof->dist_fixed;
-		nd->days = nd->handling_days + ceil(nd->miles / MILES_PER_DAY);
+		/* ground parcel: business days, the node's calendar */
+		transit_days = (int) ceil(nd->miles / MILES_PER_DAY);
 		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
 			net->rows[i].unit_cost = prof->dist_per_unit + prof->dist_per_unit_mile * nd->miles;
 	}
-	if (nd->past_cutoff)
-		nd->days += 1;
+	if (nd->costed)
+		set_eta(net, nd, transit_days, transit_weekdays, transit_calendar);
 }
 
 /* ---------------------------------------------------------------- planning */
@@ -1292,15 +1378,25 @@ cmp_ship_line(const void *a, const void *b)
 	return 0;
 }
 
+/* YYYY-MM-DD */
 static void
-append_date(StringInfo buf, DateADT d)
+append_iso_date(StringInfo buf, DateADT d)
 {
 	int			y,
 				m,
 				dd;
 
 	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
-	appendStringInfo(buf, "\"%04d-%02d-%02d\"", y, m, dd);
+	appendStringInfo(buf, "%04d-%02d-%02d", y, m, dd);
+}
+
+/* a JSON string "YYYY-MM-DD" */
+static void
+append_date(StringInfo buf, DateADT d)
+{
+	appendStringInfoChar(buf, '"');
+	append_iso_date(buf, d);
+	appendStringInfoChar(buf, '"');
 }
 
 /* Why an eligible node ships nothing, as far as the plan's shape tells. */
@@ -1379,6 +1475,7 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 	int			n;
 	StringInfoData b;
 	bool		first;
+	bool		any_late = false;
 	double		total_cost = 0.0;
 	double		max_days = -1.0;
 	double		preference;
@@ -1462,6 +1559,11 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 			add_note(nd, "%s", "no lane to the destination and no coordinates for the distance model");
 			continue;
 		}
+		if (nd->unroutable)
+		{
+			add_note(nd, "%s", nd->unroutable);
+			continue;
+		}
 		/* rules: max_days limits, now that the node's days are known */
 		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
 			if (net.rows[i].cand >= 0 &&
@@ -1476,11 +1578,14 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 			continue;
 		if (prof.exclude_late && prof.sr.need_by_days >= 0 && nd->days > prof.sr.need_by_days)
 		{
-			char		msg[128];
+			StringInfoData msg;
 
-			snprintf(msg, sizeof(msg), "late: %g days, need_by in %g days", nd->days,
-					 prof.sr.need_by_days);
-			add_note(nd, "%s", msg);
+			initStringInfo(&msg);
+			appendStringInfoString(&msg, "late: eta ");
+			append_iso_date(&msg, nd->eta);
+			appendStringInfoString(&msg, ", need_by ");
+			append_iso_date(&msg, o.need_by);
+			add_note(nd, "%s", msg.data);
 			continue;
 		}
 
@@ -1597,8 +1702,17 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 		sr_json_number(&b, cost);
 		appendStringInfoString(&b, ",\"days\":");
 		sr_json_number(&b, nd->days);
+		appendStringInfoString(&b, ",\"ship_date\":");
+		append_date(&b, nd->ship_date);
 		appendStringInfoString(&b, ",\"eta\":");
-		append_date(&b, today + (DateADT) nd->days);
+		append_date(&b, nd->eta);
+		/* the solver's late term of this shipment, in days past need_by */
+		if (prof.sr.need_by_days >= 0 && nd->days > prof.sr.need_by_days)
+		{
+			appendStringInfoString(&b, ",\"late_days\":");
+			sr_json_number(&b, nd->days - prof.sr.need_by_days);
+			any_late = true;
+		}
 		appendStringInfoChar(&b, '}');
 		i = j;
 	}
@@ -1644,8 +1758,12 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 	appendStringInfoChar(&b, '}');
 	if (o.has_need_by)
 	{
-		appendStringInfoString(&b, ",\"need_by\":");
+		/* the date, the policy that applied, and whether a shipment is late */
+		appendStringInfoString(&b, ",\"need_by\":{\"date\":");
 		append_date(&b, o.need_by);
+		appendStringInfo(&b, ",\"policy\":\"%s\",\"late\":%s}",
+						 prof.exclude_late ? "exclude" : "penalize",
+						 any_late ? "true" : "false");
 	}
 
 	/* explain: every node holding a stock row of the order's SKUs */
@@ -1685,8 +1803,13 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 			appendStringInfoString(&b, nd->service ? "\"lane\"" : "\"distance\"");
 			appendStringInfoString(&b, ",\"shipment_cost\":");
 			sr_json_number(&b, nd->shipment_cost);
+		}
+		if (nd->costed && !nd->unroutable)
+		{
 			appendStringInfoString(&b, ",\"days\":");
 			sr_json_number(&b, nd->days);
+			appendStringInfoString(&b, ",\"eta\":");
+			append_date(&b, nd->eta);
 		}
 		if (nd->has_coords && o.ship_to.has_coords)
 		{
@@ -1752,7 +1875,6 @@ routing_available(PG_FUNCTION_ARGS)
 	Profile		prof;
 	Network		net;
 	TimestampTz now;
-	DateADT		today;
 	StringInfoData b;
 	int64		tot_avail = 0;
 	int64		tot_on_hand = 0;
@@ -1818,7 +1940,6 @@ routing_available(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(work);
 
 	now = sr_routing_now();
-	today = DatumGetDateADT(DirectFunctionCall1(timestamptz_date, TimestampTzGetDatum(now)));
 	load_items(&o, true);
 	/* rules (src/rules.c) matching this customer, destination and sku */
 	rules = sr_rules_load(&o.facts, now, true);
@@ -1857,7 +1978,8 @@ routing_available(PG_FUNCTION_ARGS)
 		{
 			r->cand = 0;		/* cost the node as if it shipped one unit */
 			cost_node(&o, &prof, &net, n);
-			costed = nd->costed;
+			/* with no ship date or ETA in the horizon it is not costed either */
+			costed = nd->costed && !nd->unroutable;
 			/* a node that cannot reach the destination promises nothing there */
 			routable = routable && costed;
 			if (routable && why == NULL)
@@ -1883,11 +2005,13 @@ routing_available(PG_FUNCTION_ARGS)
 			{
 				appendStringInfoString(&b, ",\"days\":");
 				sr_json_number(&b, nd->days);
+				appendStringInfoString(&b, ",\"ship_date\":");
+				append_date(&b, nd->ship_date);
 				appendStringInfoString(&b, ",\"eta\":");
-				append_date(&b, today + (DateADT) nd->days);
+				append_date(&b, nd->eta);
 			}
 			else
-				appendStringInfoString(&b, ",\"days\":null,\"eta\":null");
+				appendStringInfoString(&b, ",\"days\":null,\"ship_date\":null,\"eta\":null");
 		}
 		appendStringInfoChar(&b, '}');
 	}

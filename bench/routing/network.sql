@@ -1,7 +1,7 @@
 -- bench/routing/network.sql — the routing benchmark's 50-node network and its
 -- orders.  Loads demo/network.sql (14 nodes, 301 SKUs, zone lanes) and adds
 -- 36 more stock locations across the US with stock and zone lanes built the
--- same way, then 200 ten-line orders to varied destinations (bench_routing.
+-- same way (the demo's US holiday calendar for all), then 200 ten-line orders to varied destinations (bench_routing.
 -- orders).  Deterministic: every quantity comes from hashtext(), so every run
 -- routes the same orders over the same network.
 
@@ -58,6 +58,9 @@ SELECT c.id, c.city || ' ' || CASE WHEN i % 3 = 0 THEN '3PL' ELSE 'DC' END,
     ('BDL', 'Hartford',       'CT', '06096', 41.76,  -72.68, 'America/New_York'),
     ('SLC2', 'Ogden',         'UT', '84401', 41.22, -111.97, 'America/Denver')
   ) AS v(id, city, region, zip, lat, lon, tz)) c;
+
+-- the demo's US holiday calendar for them too
+UPDATE stockroute.node SET calendar = 'US' WHERE calendar IS NULL;
 
 -- stock: three in four (sku, node) pairs, like the demo's warehouses; no hazmat
 INSERT INTO stockroute.stock (node_id, sku, on_hand, safety_stock, reorder_point)

@@ -14,7 +14,10 @@
 --   bench_routing.plpgsql_plan(order)    plan()'s candidate construction in
 --                                 SQL (eligibility, the most specific lane by
 --                                 weight bracket, cheapest service, the
---                                 distance model, cutoff), then search()
+--                                 distance model, ship date and ETA by the
+--                                 calendars), then search()
+--   bench_routing.nth_open(...)   the calendar walk: the n-th shipping or
+--                                 transit day on or after a date
 --   bench_routing.plpgsql_split(candidate[])   split_plan's problem (default
 --                                 weights) from candidate rows, then search()
 --
@@ -167,6 +170,17 @@ BEGIN
       FROM generate_subscripts(best_set, 1) g WHERE best_set[g];
 END $$;
 
+-- the n-th open day (0: the first) on or after d: a weekday in weekdays that
+-- is not a holiday of cal (docs/routing.md, "Time and ETA")
+CREATE FUNCTION bench_routing.nth_open(d date, n int, weekdays int[], cal text)
+RETURNS date
+LANGUAGE sql STABLE AS $$
+    SELECT x FROM (SELECT d + k AS x FROM generate_series(0, 31 + 7 * n) k) s
+     WHERE extract(isodow FROM x)::int = ANY (weekdays)
+       AND NOT EXISTS (SELECT 1 FROM stockroute.holiday h WHERE h.calendar = cal AND h.day = x)
+     ORDER BY x OFFSET n LIMIT 1
+$$;
+
 -- plan(order) in PL/pgSQL: plan()'s candidates, then search()
 CREATE FUNCTION bench_routing.plpgsql_plan(o jsonb)
 RETURNS jsonb
@@ -192,7 +206,9 @@ BEGIN
                greatest(s.available - s.reorder_point, 0) AS bfree, i.weight_kg,
                n.handling_days, n.lat, n.lon,
                coalesce(n.cutoff IS NOT NULL
-                        AND (now() AT TIME ZONE n.timezone)::time > n.cutoff, false) AS past
+                        AND (now() AT TIME ZONE n.timezone)::time > n.cutoff, false) AS past,
+               (now() AT TIME ZONE n.timezone)::date AS local_date, n.ship_weekdays,
+               n.calendar AS ncal
           FROM numbered l
           JOIN stockroute.stock s ON s.sku = l.sku
           JOIN stockroute.node n ON n.node_id = s.node_id
@@ -201,6 +217,8 @@ BEGIN
            AND (i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes))),
     node AS (
         SELECT node_id, max(handling_days) AS handling_days, bool_or(past) AS past,
+               max(local_date) AS local_date, max(ship_weekdays) AS ship_weekdays,
+               max(ncal) AS ncal,
                sum(avail) AS units, sum(avail * weight_kg) AS weight,
                2 * 6371.0088 * asin(least(1, sqrt(
                    sin(radians((ship_to->>'lat')::float8 - max(lat)) / 2) ^ 2
@@ -209,7 +227,7 @@ BEGIN
           FROM cand GROUP BY node_id),
     lane AS (
         SELECT DISTINCT ON (nd.node_id) nd.node_id, ln.base_cost, ln.per_kg, ln.per_unit,
-               ln.transit_days
+               ln.transit_days, ln.transit_weekdays, ln.calendar AS lcal
           FROM node nd
           JOIN stockroute.lane ln ON ln.node_id = nd.node_id
          WHERE (ln.country IS NULL OR ln.country = ship_to->>'country')
@@ -226,8 +244,13 @@ BEGIN
     costed AS (
         SELECT nd.node_id, (dense_rank() OVER (ORDER BY nd.node_id))::int AS idx,
                p.w_cost * coalesce(la.base_cost, p.dist_fixed)
-               + p.w_days * (nd.handling_days + nd.past::int
-                             + coalesce(la.transit_days, ceil(nd.km / 1.609344 / 500)))
+               -- days: the ETA (ship date, then transit days) minus today
+               + p.w_days * greatest(0, bench_routing.nth_open(
+                     bench_routing.nth_open(nd.local_date + nd.past::int, nd.handling_days,
+                                            nd.ship_weekdays, nd.ncal),
+                     coalesce(la.transit_days, ceil(nd.km / 1.609344 / 500))::int,
+                     coalesce(la.transit_weekdays, '{1,2,3,4,5}'), coalesce(la.lcal, nd.ncal))
+                   - current_date)
                + p.w_distance * nd.km + p.split_penalty AS fixed,
                nd.km, la.per_unit, la.per_kg, la.node_id IS NOT NULL AS has_lane
           FROM node nd LEFT JOIN lane la USING (node_id)),

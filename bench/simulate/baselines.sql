@@ -23,8 +23,11 @@
 -- The evaluator costs every shipment of every method with plan()'s cost
 -- model: the most specific lane to the destination whose weight bracket
 -- holds the shipment's weight (cheapest, then fastest, among equals), else
--- the distance model of the default profile; days = handling + transit, +1
--- past the node's cutoff at the routing clock.  (plan() picks the bracket
+-- the distance model of the default profile; days = the ETA minus the
+-- clock's date, the ETA by the calendars as plan() computes it (the first
+-- shipping day from the node's local date, the day after past its cutoff,
+-- then handling days, then transit days on the carrier's weekdays, outside
+-- the holidays; docs/routing.md, "Time and ETA").  (plan() picks the bracket
 -- by the weight the node could ship, the evaluator by what it does ship, so
 -- stockroute's own figures are reported too.)
 
@@ -34,6 +37,16 @@ CREATE FUNCTION bench_simulate.km(lat1 float8, lon1 float8, lat2 float8, lon2 fl
 RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
     SELECT 2 * 6371.0088 * asin(least(1, sqrt(sin(radians(lat2 - lat1) / 2) ^ 2
            + cos(radians(lat1)) * cos(radians(lat2)) * sin(radians(lon2 - lon1) / 2) ^ 2)))
+$$;
+
+-- the n-th open day (0: the first) on or after d: a weekday in weekdays that
+-- is not a holiday of cal
+CREATE FUNCTION bench_simulate.nth_open(d date, n int, weekdays int[], cal text)
+RETURNS date LANGUAGE sql STABLE AS $$
+    SELECT x FROM (SELECT d + k AS x FROM generate_series(0, 31 + 7 * n) k) s
+     WHERE extract(isodow FROM x)::int = ANY (weekdays)
+       AND NOT EXISTS (SELECT 1 FROM stockroute.holiday h WHERE h.calendar = cal AND h.day = x)
+     ORDER BY x OFFSET n LIMIT 1
 $$;
 
 CREATE FUNCTION bench_simulate.baseline(method text) RETURNS integer
@@ -139,15 +152,21 @@ LANGUAGE sql STABLE AS $$
     SELECT sh.order_id, sh.node_id, sh.units,
            coalesce(ln.base_cost + ln.per_unit * sh.units + ln.per_kg * sh.weight,
                     p.dist_fixed + sh.units * (p.dist_per_unit + p.dist_per_unit_mile * d.miles)),
-           nd.handling_days + coalesce(ln.transit_days, ceil(d.miles / 500))
-           + CASE WHEN nd.cutoff IS NOT NULL AND (clock AT TIME ZONE nd.timezone)::time > nd.cutoff THEN 1 ELSE 0 END
+           greatest(0, bench_simulate.nth_open(
+               bench_simulate.nth_open((clock AT TIME ZONE nd.timezone)::date
+                                       + (nd.cutoff IS NOT NULL
+                                          AND (clock AT TIME ZONE nd.timezone)::time > nd.cutoff)::int,
+                                       nd.handling_days, nd.ship_weekdays, nd.calendar),
+               coalesce(ln.transit_days, ceil(d.miles / 500))::int,
+               coalesce(ln.transit_weekdays, '{1,2,3,4,5}'), coalesce(ln.calendar, nd.calendar))
+             - clock::date)::float8
       FROM sh
       JOIN bench_simulate.orders o ON o.id = sh.order_id
       JOIN stockroute.node nd ON nd.node_id = sh.node_id
      CROSS JOIN p
      CROSS JOIN LATERAL (SELECT bench_simulate.km(nd.lat, nd.lon, o.lat, o.lon) / 1.609344 AS miles) d
       LEFT JOIN LATERAL (
-            SELECT l.base_cost, l.per_unit, l.per_kg, l.transit_days
+            SELECT l.base_cost, l.per_unit, l.per_kg, l.transit_days, l.transit_weekdays, l.calendar
               FROM stockroute.lane l
              WHERE l.node_id = sh.node_id
                AND (l.country IS NULL OR l.country = 'US')

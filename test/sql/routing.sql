@@ -51,7 +51,10 @@ INSERT INTO stockroute.stock (node_id, sku, on_hand, safety_stock, reorder_point
     ('A', 'ACID-1', 5, 0, 0), ('M', 'ACID-1', 3, 0, 0),
     ('A', 'GASKET-3', 100, 0, 0), ('M', 'GASKET-3', 100, 0, 0);
 
--- the routing clock: Sunday 22 Nov 2026, 10:00 in Atlanta (before every cutoff)
+-- the routing clock: Sunday 22 Nov 2026, 10:00 in Atlanta (before every cutoff).
+-- Nodes ship Monday to Friday (the default ship_weekdays) and ground transit
+-- counts business days, so an order today ships Tuesday from a node with one
+-- handling day (test/sql/eta.sql covers the calendar rules one by one)
 SET stockroute.now = '2026-11-22 10:00-05';
 SHOW stockroute.now;
 
@@ -95,19 +98,20 @@ SELECT c->>'node_id' AS node, c->>'eligible' AS eligible, c->>'basis' AS basis,
   FROM jsonb_array_elements(stockroute.plan(pg_temp.o('SO-7', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 1}]')
         || '{"ship_to": {"lat": 32.78, "lon": -96.80, "country": "US", "region": "TX"}}')->'explain'->'candidates') c;
 -- a destination by country only (no coordinates): only lanes can cost it;
--- A's US ground lane (9 + 0.30, 4 days) loses to B's catch-all (7.50, 3 days)
+-- A's US ground lane (9 + 0.30, 5 days) loses to B's catch-all (7.50, 4 days)
 SELECT c->>'node_id' AS node, c->>'eligible' AS eligible, c->>'reason' AS reason
   FROM jsonb_array_elements(stockroute.plan(pg_temp.o('SO-8', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 1}]')
         || '{"ship_to": {"country": "US", "region": "WA"}}')->'explain'->'candidates') c;
 DELETE FROM stockroute.lane;
 
--- 4. the cutoff: at 16:00 in Atlanta A is past its 15:00 cutoff (a day later),
+-- 4. the cutoff, on Monday 23 Nov (on a Sunday no node ships, so it does
+-- not matter): at 16:00 in Atlanta A is past its 15:00 cutoff (a day later),
 -- B's 15:00 is Chicago time, 15:00 there: not past it
-SET stockroute.now = '2026-11-22 16:00-05';
+SET stockroute.now = '2026-11-23 16:00-05';
 SELECT c->>'node_id' AS node, c->'days' AS days
   FROM jsonb_array_elements(stockroute.plan(pg_temp.o('SO-9', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 20}]'))->'explain'->'candidates') c
  WHERE c->>'node_id' IN ('A', 'B', 'C');
-SET stockroute.now = '2026-11-22 16:01-05';
+SET stockroute.now = '2026-11-23 16:01-05';
 SELECT c->>'node_id' AS node, c->'days' AS days
   FROM jsonb_array_elements(stockroute.plan(pg_temp.o('SO-9', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 20}]'))->'explain'->'candidates') c
  WHERE c->>'node_id' IN ('A', 'B', 'C');
@@ -153,7 +157,7 @@ INSERT INTO stockroute.profile (profile_name, description, w_cost, w_days, w_lat
 VALUES ('rush', 'lateness costs 10 a shipment-day', 1, 1, 10);
 INSERT INTO stockroute.profile (profile_name, description, late_policy)
 VALUES ('strict', 'never late', 'exclude');
--- need_by tomorrow: A and B take 2 days, one day late each: late term 10 x 2
+-- need_by tomorrow: A and B take 3 days, two days late each: late term 10 x 4
 SELECT p->>'need_by' AS need_by, p->'profile' AS profile, p->'score_terms'->'late' AS late_term
   FROM stockroute.plan(pg_temp.o('SO-18', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 20}]',
         '{"profile": "rush", "options": {"need_by": "2026-11-23"}}')) p;
@@ -161,7 +165,7 @@ SELECT p->>'need_by' AS need_by, p->'profile' AS profile, p->'score_terms'->'lat
 SELECT p->'score_terms'->'late' AS late_term
   FROM stockroute.plan(pg_temp.o('SO-18', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 20}]',
         '{"profile": "rush", "options": {"need_by": "2026-01-01"}}')) p;
--- need_by in 4 days under 'strict': C (5 days) is late and not used
+-- need_by in 4 days under 'strict': C (8 days, eta Monday 30) is late and not used
 SELECT pg_temp.ex(stockroute.plan(pg_temp.o('SO-18', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 30}]',
         '{"profile": "strict", "options": {"need_by": "2026-11-26"}}')));
 
