@@ -11,7 +11,7 @@
  * a capacitated facility-location problem whose fixed cost per node is
  *
  *   F_n = w_cost * shipment_cost + w_days * days + w_late * late_n
- *       + w_distance * distance_km + split_penalty
+ *       + w_distance * distance_km + penalty + split_penalty
  *
  * with one split_penalty handed back when anything ships.
  *
@@ -210,7 +210,8 @@ sr_score_terms(const SrProfile *profile, const SrTerms *terms)
 		+ profile->split_penalty * terms->splits
 		+ profile->w_distance * terms->distance
 		+ profile->w_balance * terms->balance
-		+ profile->backorder_penalty * terms->unfilled;
+		+ profile->backorder_penalty * terms->unfilled
+		+ terms->penalty;
 }
 
 /* ---------------------------------------------------------------- input */
@@ -267,7 +268,8 @@ validate(const SrProblem *p)
 	for (i = 0; i < p->nnodes; i++)
 		if (!valid_double(p->nodes[i].shipment_cost) ||
 			!valid_double(p->nodes[i].days) ||
-			!valid_double(p->nodes[i].distance_km))
+			!valid_double(p->nodes[i].distance_km) ||
+			!valid_double(p->nodes[i].penalty))
 			return SR_EINVAL;
 	for (i = 0; i < p->ncands; i++)
 	{
@@ -406,7 +408,7 @@ setup(Solver *s)
 			late = nd->days - pr->need_by_days;
 		fixed_all[n] = pr->w_cost * nd->shipment_cost + pr->w_days * nd->days
 			+ pr->w_late * late + pr->w_distance * nd->distance_km
-			+ pr->split_penalty;
+			+ nd->penalty + pr->split_penalty;
 	}
 
 	/* segments, with runs a partial order would never use left out */
@@ -1616,6 +1618,7 @@ build_result(Solver *s, const char *in, bool placed, SrResult *r)
 		if (pr->need_by_days >= 0.0 && nd->days > pr->need_by_days)
 			r->terms.late += nd->days - pr->need_by_days;
 		r->terms.distance += nd->distance_km;
+		r->terms.penalty += nd->penalty;
 	}
 	r->nshipments = nopen;
 	r->terms.splits = nopen > 1 ? (double) (nopen - 1) : 0.0;

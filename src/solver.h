@@ -19,6 +19,7 @@
  *         + w_distance * distance    distance = sum distance_km of open nodes
  *         + w_balance  * balance     balance = units taken beyond balance_free
  *         + backorder_penalty * unfilled   (only when allow_partial)
+ *         + penalty                  penalty = sum penalty of open nodes
  *
  * Without allow_partial, unfilled is non-zero only in an SR_UNFILLABLE
  * result: the empty plan, every unit unfilled, scored by the same formula.
@@ -47,6 +48,8 @@ typedef struct SrNode
 	double		shipment_cost;	/* fixed cost of one shipment from this node */
 	double		days;			/* delivery days of a shipment from this node */
 	double		distance_km;	/* distance to the destination, 0 if unknown */
+	double		penalty;		/* score added, as is, when the node ships
+								 * (routing's per-node terms: capacity load) */
 } SrNode;
 
 /* One (line, node) pair: node can give line up to `available` units. */
@@ -124,6 +127,7 @@ typedef struct SrTerms
 	double		distance;
 	double		balance;
 	double		unfilled;
+	double		penalty;		/* sum of the open nodes' penalty (weighted already) */
 } SrTerms;
 
 typedef struct SrResult

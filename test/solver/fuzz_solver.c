@@ -126,6 +126,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		nodes[i].shipment_cost = num(&r);
 		nodes[i].days = num(&r);
 		nodes[i].distance_km = num(&r);
+		nodes[i].penalty = num(&r);
 	}
 	for (i = 0; i < p.ncands; i++)
 	{

@@ -298,6 +298,10 @@ gen_small(Inst *in, int nl, int nn, int flavour, int maxq)
 	}
 	if (chance(0.2))
 		pr->w_balance = rndf(0, 2);
+	/* routing's per-node penalties (capacity load), on some instances */
+	if (chance(0.25))
+		for (n = 0; n < nn; n++)
+			in->nodes[n].penalty = chance(0.5) ? 0 : rndf(0, 25);
 }
 
 /* --------------------------------------------------- independent scoring */
@@ -319,6 +323,7 @@ ref_score(const SrProblem *p, const int64_t *x, int *feasible, int *nopen_out)
 	double		dist = 0;
 	double		bal = 0;
 	double		unf = 0;
+	double		pen = 0;
 	int			nopen = 0;
 	int			c;
 	int			l;
@@ -349,6 +354,7 @@ ref_score(const SrProblem *p, const int64_t *x, int *feasible, int *nopen_out)
 			cost += p->nodes[n].shipment_cost;
 			days += p->nodes[n].days;
 			dist += p->nodes[n].distance_km;
+			pen += p->nodes[n].penalty;
 			if (pr->need_by_days >= 0 && p->nodes[n].days > pr->need_by_days)
 				late += p->nodes[n].days - pr->need_by_days;
 		}
@@ -368,7 +374,7 @@ ref_score(const SrProblem *p, const int64_t *x, int *feasible, int *nopen_out)
 	return pr->w_cost * cost + pr->w_days * days + pr->w_late * late
 		+ pr->split_penalty * (nopen > 1 ? nopen - 1 : 0)
 		+ pr->w_distance * dist + pr->w_balance * bal
-		+ pr->backorder_penalty * unf;
+		+ pr->backorder_penalty * unf + pen;
 }
 
 /* One unit run for the reference fill. */
@@ -605,8 +611,8 @@ dump_inst(const SrProblem *p)
 	for (i = 0; i < p->nlines; i++)
 		diag("line %d qty %lld", i, (long long) p->lines[i].qty);
 	for (i = 0; i < p->nnodes; i++)
-		diag("node %d ship %g days %g dist %g", i, p->nodes[i].shipment_cost,
-			 p->nodes[i].days, p->nodes[i].distance_km);
+		diag("node %d ship %g days %g dist %g penalty %g", i, p->nodes[i].shipment_cost,
+			 p->nodes[i].days, p->nodes[i].distance_km, p->nodes[i].penalty);
 	for (i = 0; i < p->ncands; i++)
 		diag("cand line %d node %d avail %lld uc %.17g bf %lld",
 			 p->cands[i].line, p->cands[i].node,
@@ -625,9 +631,9 @@ seed_problem(SrLine *lines, SrNode *nodes, SrCand *cands)
 	sr_profile_defaults(&p.profile);
 	lines[0].qty = 20;
 	/* A and B near, C far: dearer per unit and slower */
-	nodes[0] = (SrNode) {8.759, 2, 300};
-	nodes[1] = (SrNode) {8.759, 2, 350};
-	nodes[2] = (SrNode) {8.759, 6, 2400};
+	nodes[0] = (SrNode) {8.759, 2, 300, 0};
+	nodes[1] = (SrNode) {8.759, 2, 350, 0};
+	nodes[2] = (SrNode) {8.759, 6, 2400, 0};
 	cands[0] = (SrCand) {0, 0, 8, 0.423 + 0.000541 * 186, 8};
 	cands[1] = (SrCand) {0, 1, 12, 0.423 + 0.000541 * 217, 12};
 	cands[2] = (SrCand) {0, 2, 15, 0.423 + 0.000541 * 1491 * 8, 15};
@@ -683,7 +689,7 @@ test_scenarios(void)
 
 	/* no split: C close and big enough ships everything */
 	p = seed_problem(lines, nodes, cands);
-	nodes[2] = (SrNode) {8.759, 2, 320};
+	nodes[2] = (SrNode) {8.759, 2, 320, 0};
 	cands[2].available = 25;
 	cands[2].balance_free = 25;
 	cands[2].unit_cost = 0.423 + 0.000541 * 200;
@@ -788,6 +794,23 @@ test_scenarios(void)
 		   r.score == 0, "an order without lines is complete and empty");
 	arena_reset(&arena);
 
+	/* a node's penalty (capacity load) is paid once when it ships: A's 100
+	 * outweighs C's dearer units and days (about 55): B 12 + C 8 */
+	p = seed_problem(lines, nodes, cands);
+	nodes[0].penalty = 100;
+	rc = sr_solve(&p, &env, &r);
+	tap_ok(rc == 0 && r.status == SR_COMPLETE && alloc_of(&r, 0, 0) == 0 &&
+		   r.terms.penalty == 0 && check_result(&p, &r, &why),
+		   "penalty: a loaded node is avoided when others can ship");
+	arena_reset(&arena);
+	p = seed_problem(lines, nodes, cands);
+	nodes[0].penalty = 3;
+	rc = sr_solve(&p, &env, &r);
+	tap_ok(rc == 0 && alloc_of(&r, 0, 0) == 8 && r.terms.penalty == 3 &&
+		   check_result(&p, &r, &why),
+		   "penalty: a small one is paid, in terms and score");
+	arena_reset(&arena);
+
 	/* balance: taking past balance_free costs w_balance per unit */
 	p = seed_problem(lines, nodes, cands);
 	p.profile.w_balance = 0.05;
@@ -832,6 +855,7 @@ test_validation(void)
 		{"shipment_cost Inf", SR_EINVAL},
 		{"days negative", SR_EINVAL},
 		{"distance NaN", SR_EINVAL},
+		{"penalty negative", SR_EINVAL},
 		{"w_cost negative", SR_EINVAL},
 		{"split_penalty NaN", SR_EINVAL},
 		{"backorder_penalty Inf", SR_EINVAL},
@@ -864,14 +888,15 @@ test_validation(void)
 			case 12: nodes[1].shipment_cost = INFINITY; break;
 			case 13: nodes[1].days = -1; break;
 			case 14: nodes[2].distance_km = NAN; break;
-			case 15: p.profile.w_cost = -1; break;
-			case 16: p.profile.split_penalty = NAN; break;
-			case 17: p.profile.backorder_penalty = INFINITY; break;
-			case 18: p.profile.need_by_days = NAN; break;
-			case 19: p.profile.max_evaluations = -1; break;
-			case 20: p.profile.exact_node_limit = -1; break;
-			case 21: p.lines = NULL; break;
-			case 22: cands[2].node = 0; break;
+			case 15: nodes[0].penalty = -1; break;
+			case 16: p.profile.w_cost = -1; break;
+			case 17: p.profile.split_penalty = NAN; break;
+			case 18: p.profile.backorder_penalty = INFINITY; break;
+			case 19: p.profile.need_by_days = NAN; break;
+			case 20: p.profile.max_evaluations = -1; break;
+			case 21: p.profile.exact_node_limit = -1; break;
+			case 22: p.lines = NULL; break;
+			case 23: cands[2].node = 0; break;
 		}
 		rc = sr_solve(&p, &env, &r);
 		if (rc != cases[i].expect)
@@ -1381,7 +1406,8 @@ cbc_optimum(const SrProblem *p, const char *dir, int idx)
 		double		late = pr->need_by_days >= 0 && nd->days > pr->need_by_days ?
 			nd->days - pr->need_by_days : 0;
 		double		fx = pr->w_cost * nd->shipment_cost + pr->w_days * nd->days +
-			pr->w_late * late + pr->w_distance * nd->distance_km + pr->split_penalty;
+			pr->w_late * late + pr->w_distance * nd->distance_km + nd->penalty +
+			pr->split_penalty;
 
 		fprintf(f, " + %.17g y%d", fx, n);
 	}
