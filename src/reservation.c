@@ -856,7 +856,12 @@ reservation_reserve(PG_FUNCTION_ARGS)
 	args[5] = Int64GetDatum(qty);
 	args[7] = key ? CStringGetTextDatum(key) : (Datum) 0;
 	nulls[7] = key ? ' ' : 'n';
-	if (SPI_execute_plan(plan_insert, args, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
+	/*
+	 * No row limit: with one, the executor stops at the returned row before
+	 * the INSERT finishes, and its AFTER STATEMENT triggers (the capacity
+	 * count of sql/60_operations.sql) never fire.
+	 */
+	if (SPI_execute_plan(plan_insert, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "stockroute: reservation insert failed");
 
 	if (SPI_processed == 1)
