@@ -64,6 +64,9 @@ CREATE TABLE stockroute.node (
                            AND pg_catalog.array_ndims(ship_weekdays) = 1
                            AND ship_weekdays <@ '{1,2,3,4,5,6,7}'::integer[]),
     calendar        text REFERENCES stockroute.calendar ON UPDATE CASCADE,
+    -- daily capacity (sql/60_operations.sql, docs/routing.md#capacity)
+    daily_order_limit integer CHECK (daily_order_limit >= 0),
+    daily_unit_limit  bigint CHECK (daily_unit_limit >= 0),
     CHECK ((lat IS NULL) = (lon IS NULL))
 );
 
@@ -95,6 +98,10 @@ COMMENT ON COLUMN stockroute.node.seq_min IS 'lowest event seq received from the
 COMMENT ON COLUMN stockroute.node.seq_max IS 'highest event seq received from the node';
 COMMENT ON COLUMN stockroute.node.seq_count IS
     'events with a seq received from the node; fewer than seq_max - seq_min + 1 is a sync gap';
+COMMENT ON COLUMN stockroute.node.daily_order_limit IS
+    'most orders the node may be given a shipment of per local day (its timezone, at the routing clock); NULL: no limit';
+COMMENT ON COLUMN stockroute.node.daily_unit_limit IS
+    'most units the node may be given to ship per local day (its timezone, at the routing clock); NULL: no limit';
 
 -- Items ---------------------------------------------------------------------
 
@@ -249,6 +256,9 @@ CREATE TABLE stockroute.profile (
     dist_per_unit_mile  float8 NOT NULL DEFAULT 0.000541
                         CHECK (dist_per_unit_mile >= 0 AND dist_per_unit_mile < 'Infinity'),
     updated_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- operations (sql/60_operations.sql, docs/routing.md#capacity, #pickup)
+    w_capacity          float8 NOT NULL DEFAULT 0 CHECK (w_capacity >= 0 AND w_capacity < 'Infinity'),
+    allow_pickup_transfer boolean NOT NULL DEFAULT false,
     -- the trigger records each version before the row is written; the key
     -- also makes pg_restore load the history first
     FOREIGN KEY (profile_name, version) REFERENCES stockroute.profile_history
@@ -262,6 +272,10 @@ COMMENT ON COLUMN stockroute.profile.max_shipments IS '0 means no limit';
 COMMENT ON COLUMN stockroute.profile.backorder_penalty IS 'score per unit left unfilled';
 COMMENT ON COLUMN stockroute.profile.late_policy IS
     'penalize: lateness against need_by costs w_late per day; exclude: late nodes are not used';
+COMMENT ON COLUMN stockroute.profile.w_capacity IS
+    'score per shipment from a node with a daily limit, times the share of that limit already used today (0..1)';
+COMMENT ON COLUMN stockroute.profile.allow_pickup_transfer IS
+    'pickup orders: units the pickup node lacks may come by transfer from other nodes (false: they stay unfilled)';
 
 CREATE FUNCTION stockroute.profile_versioning() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -64,7 +64,8 @@ BEGIN
          ORDER BY d.created_at DESC LIMIT 1;
     END IF;
 
-    IF jsonb_typeof(doc->'ship_to') = 'object' THEN
+    -- a pickup order needs no ship_to: plan() routes it to its pickup node
+    IF jsonb_typeof(doc->'ship_to') = 'object' OR doc->>'fulfillment' = 'pickup' THEN
         BEGIN
             p := stockroute.plan((doc - 'lines' - 'order_ref' - 'options')
                  || jsonb_build_object('order_ref', p_order_ref,
@@ -95,6 +96,12 @@ BEGIN
            AND (i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes))
            -- a node a routing rule excluded for this order (the plan's rules[].excluded) stays out
            AND NOT coalesce(p->'rules', '[]') @> jsonb_build_array(jsonb_build_object('excluded', jsonb_build_array(s.node_id)))
+           -- not a node that rejected the order (plan() skips those too), and
+           -- never for a pickup order: only plan() knows its pickup node and transfers
+           AND NOT EXISTS (SELECT 1 FROM stockroute.order_exclusion x
+                            WHERE x.order_ref = p_order_ref AND x.node_id = s.node_id
+                              AND x.expires_at > stockroute.routing_now())
+           AND doc->>'fulfillment' IS DISTINCT FROM 'pickup'
         ORDER BY 3, 2 DESC, 1
     LOOP
         EXIT WHEN placed >= p_qty;
@@ -108,9 +115,10 @@ BEGIN
             placed := placed + (r->>'qty')::bigint;
             res := res || jsonb_build_array(r - 'idempotent_replay');
         EXCEPTION
-            -- taken meanwhile, node closed, a lock cycle with a concurrent
-            -- order: this candidate is out, try the next
-            WHEN SQLSTATE 'SR001' OR SQLSTATE 'SR009' OR deadlock_detected OR lock_not_available THEN
+            -- taken meanwhile, node closed or at its daily capacity, a lock
+            -- cycle with a concurrent order: this candidate is out, try the next
+            WHEN SQLSTATE 'SR001' OR SQLSTATE 'SR009' OR SQLSTATE 'SR060'
+                 OR deadlock_detected OR lock_not_available THEN
                 NULL;
         END;
     END LOOP;
@@ -443,6 +451,8 @@ COMMENT ON FUNCTION stockroute.unschedule_jobs() IS
 
 -- Dashboards --------------------------------------------------------------------
 
+-- sql/60_operations.sql replaces this view with capacity and rejection
+-- columns added: change both together
 CREATE VIEW stockroute.node_health AS
 SELECT n.node_id, n.name, n.status, n.stale,
        n.status = 'active' AND NOT n.stale AS routable,

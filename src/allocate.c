@@ -10,9 +10,13 @@
  *      plan uses in the canonical (node_id, sku) order every multi-row
  *      writer uses (so concurrent allocations never deadlock), check them,
  *      and insert the reservations; the reservation trigger makes the final,
- *      atomic stock check.  When a concurrent order took the stock (SR001),
- *      the subtransaction is rolled back and the order re-planned against
- *      the stock as it now is, up to stockroute.allocate_retries times.
+ *      atomic stock check, and the statement trigger on reservation the
+ *      daily capacity check (sql/60_operations.sql), locking the nodes'
+ *      counter rows after the stock rows, in node order.  When a concurrent
+ *      order took the stock (SR001) or the capacity (SR060), or a lock cycle
+ *      picked this attempt (40P01), the subtransaction is rolled back and the
+ *      order re-planned against the network as it now is, up to
+ *      stockroute.allocate_retries times.
  *   3. Record the decision, backorder the unfilled units, queue one outbox
  *      message per shipment and NOTIFY stockroute.
  */
@@ -51,14 +55,17 @@ static SPIPlanPtr plan_record = NULL;
 	" ORDER BY s.node_id, s.sku" \
 	"   FOR NO KEY UPDATE OF s"
 
-/* one held reservation per shipment line, in (node_id, sku) order */
+/*
+ * one held reservation per shipment line, in (node_id, sku) order; $4 ends
+ * the idempotency key ('' for allocate(), unique per rejection for reject())
+ */
 #define RESERVE_SQL \
 	"WITH ins AS (" \
 	"  INSERT INTO stockroute.reservation AS r" \
 	"         (order_ref, line_ref, sku, node_id, qty, status, expires_at, idempotency_key)" \
 	"  SELECT $2, l->>'line_ref', l->>'sku', sh->>'node_id', (l->>'qty')::bigint, 'held'," \
 	"         pg_catalog.now() + coalesce(i.hold_ttl, pg_catalog.make_interval(secs => $3))," \
-	"         $2 || ':' || (l->>'line_ref') || ':' || (sh->>'node_id')" \
+	"         $2 || ':' || (l->>'line_ref') || ':' || (sh->>'node_id') || $4" \
 	"    FROM pg_catalog.jsonb_array_elements($1->'shipments') sh" \
 	"   CROSS JOIN pg_catalog.jsonb_array_elements(sh->'lines') l" \
 	"    JOIN stockroute.item i ON i.sku = l->>'sku'" \
@@ -96,11 +103,11 @@ static SPIPlanPtr plan_record = NULL;
 
 /*
  * Reserve what the plan ships.  Returns the reservations as a jsonb array,
- * or NULL when a concurrent order took stock the plan counted on; then
- * nothing of the attempt remains.
+ * or NULL when a concurrent order took stock or capacity the plan counted
+ * on; then nothing of the attempt remains.
  */
 static Jsonb *
-try_reserve(const char *order_ref, Jsonb *plan)
+try_reserve(const char *order_ref, Jsonb *plan, const char *key_suffix)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -111,7 +118,7 @@ try_reserve(const char *order_ref, Jsonb *plan)
 
 	PG_TRY();
 	{
-		Datum		args[3];
+		Datum		args[4];
 		bool		isnull;
 		uint64		i;
 
@@ -141,13 +148,14 @@ try_reserve(const char *order_ref, Jsonb *plan)
 
 		if (plan_reserve == NULL)
 		{
-			Oid			types[3] = {JSONBOID, TEXTOID, FLOAT8OID};
+			Oid			types[4] = {JSONBOID, TEXTOID, FLOAT8OID, TEXTOID};
 
-			plan_reserve = sr_prepare_kept(RESERVE_SQL, 3, types);
+			plan_reserve = sr_prepare_kept(RESERVE_SQL, 4, types);
 		}
 		args[0] = JsonbPGetDatum(plan);
 		args[1] = CStringGetTextDatum(order_ref);
 		args[2] = Float8GetDatum((double) stockroute_default_hold_ttl);
+		args[3] = CStringGetTextDatum(key_suffix);
 		if (SPI_execute_plan(plan_reserve, args, NULL, false, 1) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			elog(ERROR, "stockroute: reservation insert failed");
@@ -173,7 +181,10 @@ try_reserve(const char *order_ref, Jsonb *plan)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode != ERRCODE_SR_INSUFFICIENT_STOCK)
+		/* lost to a concurrent order: plan again */
+		if (edata->sqlerrcode != ERRCODE_SR_INSUFFICIENT_STOCK &&
+			edata->sqlerrcode != ERRCODE_SR_CAPACITY_EXCEEDED &&
+			edata->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED)
 			ReThrowError(edata);
 		FreeErrorData(edata);
 		result = NULL;
@@ -181,6 +192,61 @@ try_reserve(const char *order_ref, Jsonb *plan)
 	PG_END_TRY();
 
 	return result;
+}
+
+void
+sr_lock_order(const char *order_ref)
+{
+	Datum		args[1];
+
+	if (plan_lock_order == NULL)
+	{
+		Oid			types[1] = {TEXTOID};
+
+		plan_lock_order = sr_prepare_kept(
+										  "SELECT pg_catalog.pg_advisory_xact_lock("
+										  "pg_catalog.hashtext('stockroute.allocate'), pg_catalog.hashtext($1))",
+										  1, types);
+	}
+	args[0] = CStringGetTextDatum(order_ref);
+	if (SPI_execute_plan(plan_lock_order, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "stockroute: order lock failed");
+}
+
+Jsonb *
+sr_allocate_plan(Jsonb *order, const char *order_ref, const char *key_suffix,
+				 Jsonb **reservations, int *attempts)
+{
+	Jsonb	   *plan;
+	int			attempt;
+
+	for (attempt = 1;; attempt++)
+	{
+		JsonbValue	vbuf;
+		JsonbValue *sh;
+
+		plan = sr_plan_order(order, false);
+		/* ---- hook: priority preemption (src/priority.c) ---- */
+		plan = sr_preempt(order, order_ref, plan);
+		sh = sr_jsonb_get(&plan->root, "shipments", &vbuf);
+		if (sh == NULL || !sr_jsonb_is_array(sh) || JsonContainerSize(sh->val.binary.data) == 0)
+		{
+			*reservations = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("[]")));
+			break;
+		}
+		*reservations = try_reserve(order_ref, plan, key_suffix);
+		if (*reservations != NULL)
+			break;
+		if (attempt > stockroute_allocate_retries)
+			ereport(ERROR,
+					(errcode(ERRCODE_SR_ALLOCATION_CONTENTION),
+					 errmsg("could not allocate order \"%s\": concurrent orders took the planned stock %d times",
+							order_ref, attempt),
+					 errhint("Retry the call; raise stockroute.allocate_retries if this happens often.")));
+		CHECK_FOR_INTERRUPTS();
+	}
+	*attempts = attempt;
+	return plan;
 }
 
 PG_FUNCTION_INFO_V1(routing_allocate);
@@ -213,18 +279,8 @@ routing_allocate(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(work);
 
 	/* one call at a time per order_ref; the lock lasts until commit */
-	if (plan_lock_order == NULL)
-	{
-		Oid			types[1] = {TEXTOID};
-
-		plan_lock_order = sr_prepare_kept(
-										  "SELECT pg_catalog.pg_advisory_xact_lock("
-										  "pg_catalog.hashtext('stockroute.allocate'), pg_catalog.hashtext($1))",
-										  1, types);
-	}
+	sr_lock_order(order_ref);
 	args[0] = CStringGetTextDatum(order_ref);
-	if (SPI_execute_plan(plan_lock_order, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "stockroute: order lock failed");
 
 	/* idempotency: the first allocation of this order_ref stands */
 	if (plan_replay == NULL)
@@ -261,31 +317,7 @@ routing_allocate(PG_FUNCTION_ARGS)
 	}
 
 	/* plan and reserve; re-plan when a concurrent order took the stock */
-	for (attempt = 1;; attempt++)
-	{
-		JsonbValue	vbuf;
-		JsonbValue *sh;
-
-		plan = sr_plan_order(order, false);
-		/* ---- hook: priority preemption (src/priority.c) ---- */
-		plan = sr_preempt(order, order_ref, plan);
-		sh = sr_jsonb_get(&plan->root, "shipments", &vbuf);
-		if (sh == NULL || !sr_jsonb_is_array(sh) || JsonContainerSize(sh->val.binary.data) == 0)
-		{
-			reservations = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("[]")));
-			break;
-		}
-		reservations = try_reserve(order_ref, plan);
-		if (reservations != NULL)
-			break;
-		if (attempt > stockroute_allocate_retries)
-			ereport(ERROR,
-					(errcode(ERRCODE_SR_ALLOCATION_CONTENTION),
-					 errmsg("could not allocate order \"%s\": concurrent orders took the planned stock %d times",
-							order_ref, attempt),
-					 errhint("Retry the call; raise stockroute.allocate_retries if this happens often.")));
-		CHECK_FOR_INTERRUPTS();
-	}
+	plan = sr_allocate_plan(order, order_ref, "", &reservations, &attempt);
 
 	/* the result: the plan, its reservations and the number of attempts */
 	{

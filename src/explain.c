@@ -227,6 +227,17 @@ routing_explain(PG_FUNCTION_ARGS)
 		appendStringInfo(&out, ", need by %s", v);
 	if ((v = scalar(root, "attempts")) != NULL)
 		appendStringInfo(&out, ", %s attempt%s", v, strcmp(v, "1") == 0 ? "" : "s");
+	if ((v = scalar(root, "pickup_node")) != NULL)
+	{
+		char	   *ready = scalar(root, "ready_by");
+
+		appendStringInfo(&out, "\n  Pickup at %s", v);
+		if (ready && strcmp(ready, "null") != 0)
+			appendStringInfo(&out, ", ready by %s", ready);
+	}
+	if ((obj = object_field(root, "rejected", "rejected")) != NULL)
+		appendStringInfo(&out, "\n  Rejected by %s: %s", nz(scalar(obj, "node_id")),
+						 nz(scalar(obj, "reason")));
 
 	/* shipments */
 	arr = array_field(root, "shipments", "shipments");
@@ -237,8 +248,15 @@ routing_explain(PG_FUNCTION_ARGS)
 	{
 		JsonbContainer *s = element(arr, i, "shipments");
 		char	   *svc = scalar(s, "service");
+		char	   *to = scalar(s, "transfer_to");
 
-		appendStringInfo(&out, "\n  Shipment from %s", nz(scalar(s, "node_id")));
+		v = scalar(s, "transfer");
+		if (to)
+			appendStringInfo(&out, "\n  Transfer from %s to %s", nz(scalar(s, "node_id")), to);
+		else if (v && strcmp(v, "false") == 0)
+			appendStringInfo(&out, "\n  Picked at %s", nz(scalar(s, "node_id")));
+		else
+			appendStringInfo(&out, "\n  Shipment from %s", nz(scalar(s, "node_id")));
 		if (svc && strcmp(svc, "null") != 0)
 			appendStringInfo(&out, " by %s", svc);
 		appendStringInfoString(&out, ": ");
@@ -261,6 +279,9 @@ routing_explain(PG_FUNCTION_ARGS)
 	{
 		appendStringInfoString(&out, "\n  Unfilled: ");
 		append_lines(&out, arr, "unfilled");
+		/* a pickup order says why (all its lines share the reason) */
+		if ((v = scalar(element(arr, 0, "unfilled"), "reason")) != NULL)
+			appendStringInfo(&out, " (%s)", v);
 	}
 
 	/* score terms that count */
@@ -268,7 +289,7 @@ routing_explain(PG_FUNCTION_ARGS)
 	{
 		static const char *const terms[] = {
 			"cost", "days", "late", "split", "distance", "balance", "backorder",
-			"preference"
+			"preference", "capacity"
 		};
 		size_t		t;
 		bool		any = false;

@@ -41,6 +41,7 @@
 #include "utils/timestamp.h"
 
 #include "holiday.h"
+#include "operations.h"
 #include "plan.h"
 #include "rules.h"
 #include "stockroute.h"
@@ -387,6 +388,9 @@ typedef struct Order
 	bool		has_need_by;
 	DateADT		need_by;
 	SrRuleFacts facts;			/* what routing rules match on (src/rules.c) */
+	/* ops: "fulfillment": "pickup" at pickup_node (src/operations.c) */
+	bool		pickup;
+	char	   *pickup_node;
 } Order;
 
 static void
@@ -663,6 +667,38 @@ sr_order_ref(Jsonb *doc)
 	return get_required_string(&doc->root, "order_ref", "order field", "order_ref");
 }
 
+/*
+ * ops: "fulfillment": "ship" (the default) or "pickup", and the
+ * "pickup_node" a pickup order needs (and a ship order must not have).
+ */
+static void
+parse_fulfillment(JsonbContainer *root, Order *o)
+{
+	const char *what = "order field";
+	char	   *f = get_optional_string(root, "fulfillment", what, "fulfillment");
+
+	o->pickup_node = get_optional_string(root, "pickup_node", what, "pickup_node");
+	if (f != NULL && strcmp(f, "pickup") == 0)
+		o->pickup = true;
+	else if (f != NULL && strcmp(f, "ship") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_SR_UNKNOWN_FULFILLMENT),
+				 errmsg("order field \"fulfillment\" must be \"ship\" or \"pickup\", got \"%s\"", f)));
+	if (o->pickup && o->pickup_node == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SR_PICKUP_NODE_MISMATCH),
+				 errmsg("order field \"pickup_node\" is required with \"fulfillment\": \"pickup\"")));
+	if (!o->pickup && o->pickup_node != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SR_PICKUP_NODE_MISMATCH),
+				 errmsg("order field \"pickup_node\" needs \"fulfillment\": \"pickup\""),
+				 errhint("Orders are shipped unless \"fulfillment\" says \"pickup\".")));
+	if (o->pickup_node != NULL && o->pickup_node[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("order field \"pickup_node\" must not be empty")));
+}
+
 static void
 parse_order(Jsonb *doc, Order *o)
 {
@@ -677,11 +713,14 @@ parse_order(Jsonb *doc, Order *o)
 	memset(o, 0, sizeof(*o));
 	o->allow_partial = o->ship_complete = o->max_shipments = -1;
 	o->order_ref = sr_order_ref(doc);
+	parse_fulfillment(root, o);	/* ops */
 
+	/* a pickup order is routed to its pickup node: its ship_to is optional */
 	v = sr_jsonb_get(root, "ship_to", &vbuf);
-	if (v == NULL || v->type == jbvNull)
+	if ((v == NULL || v->type == jbvNull) && !o->pickup)
 		field_missing(what, "ship_to");
-	parse_ship_to(v, what, &o->ship_to);
+	if (v != NULL && v->type != jbvNull)
+		parse_ship_to(v, what, &o->ship_to);
 
 	/* the customer, for the routing rules (src/rules.c) */
 	sr_rules_parse_customer(sr_jsonb_get(root, "customer", &vbuf), what, &o->facts);
@@ -815,6 +854,7 @@ typedef struct NetNode
 	double		miles;
 	double		distance_km;
 	int			solver_node;	/* index in the solver's nodes, or -1 */
+	bool		pickup_here;	/* ops: the pickup node of a pickup order */
 } NetNode;
 
 typedef struct Lane
@@ -1447,6 +1487,168 @@ not_chosen_reason(StringInfo why, const Order *o, const Network *net, int n,
 	appendStringInfoString(why, "not chosen: the plan scores better without it");
 }
 
+/* ---------------------------------------------------------------- operations
+ *
+ * Hooks for capacity, rejections and pickup (read by src/operations.c).
+ * They work on this file's Order and Network, so they live here; their call
+ * sites in sr_plan_order are marked "ops:".
+ */
+
+typedef struct Ops
+{
+	SrOrderOps	o;				/* per network node */
+	SrPickupNode pk;			/* a pickup order's pickup node */
+	int64	   *units_left;		/* per network node: what capacity leaves today */
+	bool	   *capped;			/* per network node: capacity cut its stock rows */
+} Ops;
+
+/* A pickup order is routed to its pickup node's location. */
+static void
+ops_pickup_destination(Order *o, bool read_only, Ops *ops)
+{
+	SrPickupNode *pk = &ops->pk;
+
+	sr_pickup_node_read(o->pickup_node, read_only, pk);
+	memset(&o->ship_to, 0, sizeof(o->ship_to));
+	o->ship_to.has_coords = pk->has_coords;
+	o->ship_to.lat = pk->lat;
+	o->ship_to.lon = pk->lon;
+	o->ship_to.country = pk->country;
+	o->ship_to.region = pk->region;
+	o->ship_to.postal_code = pk->postal_code;
+	o->facts.country = o->ship_to.country;
+}
+
+static void
+ops_load(const Order *o, const Network *net, TimestampTz now, bool read_only, Ops *ops)
+{
+	char	  **ids = palloc(sizeof(char *) * (net->nnodes > 0 ? net->nnodes : 1));
+	int			n;
+
+	for (n = 0; n < net->nnodes; n++)
+		ids[n] = net->nodes[n].node_id;
+	sr_ops_read(o->order_ref, o->profile, net->nnodes, ids, now, read_only, &ops->o);
+	ops->units_left = palloc(sizeof(int64) * (net->nnodes > 0 ? net->nnodes : 1));
+	ops->capped = palloc0(sizeof(bool) * (net->nnodes > 0 ? net->nnodes : 1));
+	for (n = 0; n < net->nnodes; n++)
+		ops->units_left[n] = sr_capacity_units_left(&ops->o.nodes[n]);
+}
+
+/*
+ * Whether an active node may serve the order at all; if not, its notes say
+ * why.  A pickup order takes units from its pickup node, and from others
+ * only by transfer to it where the profile allows; a node that rejected the
+ * order is not used for it; a node at its daily limit takes no new order.
+ */
+static bool
+ops_admit(const Order *o, const Ops *ops, NetNode *nd, int n)
+{
+	const SrNodeOps *no = &ops->o.nodes[n];
+
+	if (o->pickup)
+	{
+		nd->pickup_here = strcmp(nd->node_id, o->pickup_node) == 0;
+		if (!nd->pickup_here && strcmp(ops->pk.status, "active") != 0)
+		{
+			appendStringInfo(&nd->notes, "pickup node %s is %s", o->pickup_node, ops->pk.status);
+			return false;
+		}
+		if (!nd->pickup_here && !ops->o.allow_pickup_transfer)
+		{
+			appendStringInfo(&nd->notes, "pickup at %s: transfers are off in profile %s (allow_pickup_transfer)",
+							 o->pickup_node, o->profile);
+			return false;
+		}
+	}
+	if (no->exclusion != NULL)
+	{
+		appendStringInfo(&nd->notes, "rejected by node: %s", no->exclusion);
+		return false;
+	}
+	return !sr_capacity_full(no, &nd->notes);
+}
+
+/*
+ * Cut a stock row to the units its node may still be given today, in the
+ * order of its rows (sku); false when none are left for it.
+ */
+static bool
+ops_cap_row(const Order *o, Ops *ops, NetNode *nd, int n, StockRow *r)
+{
+	int64	   *left = &ops->units_left[n];
+	int64		take = Min(r->available, o->groups[r->group].qty);
+
+	if (take > *left)
+	{
+		if (!ops->capped[n])
+		{
+			const SrNodeOps *no = &ops->o.nodes[n];
+
+			if (nd->notes.len > 0)
+				appendStringInfoString(&nd->notes, "; ");
+			appendStringInfo(&nd->notes, "capacity: " INT64_FORMAT "/" INT64_FORMAT " units today",
+							 no->units, no->unit_limit);
+			ops->capped[n] = true;
+		}
+		r->available = take = *left;
+	}
+	*left -= take;
+	return r->available > 0;
+}
+
+/*
+ * The pickup node hands over its own units after its handling time (its
+ * shipping days and calendar, no transit), with no freight; a transfer to
+ * it needs the pickup node's handling days (calendar days) on top of its
+ * own ETA, to receive and shelve what arrives.
+ */
+static void
+ops_pickup_cost(const Ops *ops, Network *net, int n)
+{
+	NetNode    *nd = &net->nodes[n];
+	int			i;
+
+	if (nd->pickup_here)
+	{
+		nd->costed = true;
+		nd->service = NULL;
+		nd->shipment_cost = 0.0;
+		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+			net->rows[i].unit_cost = 0.0;
+		set_eta(net, nd, 0, SR_WEEKDAYS_MON_FRI, -1);
+	}
+	else if (nd->costed && nd->unroutable == NULL)
+	{
+		nd->eta += ops->pk.handling_days;
+		nd->days += ops->pk.handling_days;
+	}
+}
+
+/* Why a pickup order's line stays unfilled. */
+static char *
+ops_unfilled_reason(const Order *o, const Ops *ops)
+{
+	if (strcmp(ops->pk.status, "active") != 0)
+		return psprintf("pickup node %s is %s", o->pickup_node, ops->pk.status);
+	if (!ops->o.allow_pickup_transfer)
+		return psprintf("pickup node %s cannot provide it and transfers are off in profile %s",
+						o->pickup_node, o->profile);
+	return psprintf("neither pickup node %s nor a transfer to it can provide it", o->pickup_node);
+}
+
+/* A node's daily limits and today's load, for explain.candidates. */
+static void
+ops_json_load(StringInfo b, const SrNodeOps *no)
+{
+	appendStringInfo(b, ",\"load\":{\"orders\":" INT64_FORMAT ",\"units\":" INT64_FORMAT,
+					 no->orders, no->units);
+	if (no->order_limit >= 0)
+		appendStringInfo(b, ",\"daily_order_limit\":" INT64_FORMAT, no->order_limit);
+	if (no->unit_limit >= 0)
+		appendStringInfo(b, ",\"daily_unit_limit\":" INT64_FORMAT, no->unit_limit);
+	appendStringInfoChar(b, '}');
+}
+
 /*
  * Plan an order.  rules is NULL on the first call.  When a routing rule's cap
  * is broken the order is planned again with the same rules, which then pick
@@ -1480,10 +1682,16 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 	double		max_days = -1.0;
 	double		preference;
 	const char *why;
+	Ops			ops;
+	DateADT		ready_by = DATEVAL_NOBEGIN;
 
+	memset(&ops, 0, sizeof(ops));
 	parse_order(doc, &o);
 	/* ---- hook: the order's "priority" key (src/priority.c) ---- */
 	sr_priority_validate(doc, "order field", "priority");
+	/* ops: a pickup order's destination is its pickup node (the rules see its country) */
+	if (o.pickup)
+		ops_pickup_destination(&o, read_only, &ops);
 	load_profile(o.profile, read_only, &prof);
 	/* rules (src/rules.c): the rules in force that match; one may switch the profile */
 	if (rules == NULL)
@@ -1503,6 +1711,7 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 		prof.sr.need_by_days = o.need_by > today ? (double) (o.need_by - today) : 0.0;
 
 	load_network(&o, now, read_only, &net);
+	ops_load(&o, &net, now, read_only, &ops);	/* ops */
 
 	/* eligibility and cost, node by node in node_id order */
 	lines = palloc0(sizeof(SrLine) * o.ngroups);
@@ -1524,6 +1733,8 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 			appendStringInfoString(&nd->notes, nd->status);
 			continue;
 		}
+		if (!ops_admit(&o, &ops, nd, n))	/* ops: pickup, rejected, full */
+			continue;
 		/* rules: node exclusions of the rules on the whole order */
 		if ((why = sr_rules_exclude_node(rules, nd->node_id,
 										 nd->has_coords && o.ship_to.has_coords,
@@ -1545,6 +1756,8 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 												 nd->has_coords && o.ship_to.has_coords,
 												 nd->distance_km)) != NULL)
 				add_note(nd, "%s", why);
+			else if (!ops_cap_row(&o, &ops, nd, n, r))	/* ops: capacity left */
+				;
 			else
 			{
 				r->cand = 0;	/* provisional, numbered below */
@@ -1554,6 +1767,8 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 		if (ncand == 0)
 			continue;
 		cost_node(&o, &prof, &net, n);
+		if (o.pickup)
+			ops_pickup_cost(&ops, &net, n);	/* ops */
 		if (!nd->costed)
 		{
 			add_note(nd, "%s", "no lane to the destination and no coordinates for the distance model");
@@ -1595,6 +1810,8 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 		snodes[prob.nnodes].shipment_cost = nd->shipment_cost;
 		snodes[prob.nnodes].days = nd->days;
 		snodes[prob.nnodes].distance_km = nd->distance_km;
+		/* ops: a node near its daily limit costs up to w_capacity more */
+		snodes[prob.nnodes].penalty = ops.o.w_capacity * sr_capacity_used(&ops.o.nodes[n]);
 		/* rules: a preferred node's bonus, as a discount within its own terms */
 		if ((why = sr_rules_discount(rules, prob.nnodes, nd->node_id, &prof.sr,
 									 &snodes[prob.nnodes])) != NULL)
@@ -1713,6 +1930,17 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 			sr_json_number(&b, nd->days - prof.sr.need_by_days);
 			any_late = true;
 		}
+		if (o.pickup)
+		{
+			/* ops: the pickup node's own units, or a transfer to it */
+			appendStringInfo(&b, ",\"transfer\":%s", nd->pickup_here ? "false" : "true");
+			if (!nd->pickup_here)
+			{
+				appendStringInfoString(&b, ",\"transfer_to\":");
+				escape_json(&b, o.pickup_node);
+			}
+			ready_by = Max(ready_by, nd->eta);
+		}
 		appendStringInfoChar(&b, '}');
 		i = j;
 	}
@@ -1733,7 +1961,13 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 		escape_json(&b, o.lines[i].line_ref);
 		appendStringInfoString(&b, ",\"sku\":");
 		escape_json(&b, o.lines[i].sku);
-		appendStringInfo(&b, ",\"qty\":" INT64_FORMAT "}", o.lines[i].left);
+		appendStringInfo(&b, ",\"qty\":" INT64_FORMAT, o.lines[i].left);
+		if (o.pickup)
+		{
+			appendStringInfoString(&b, ",\"reason\":");	/* ops */
+			escape_json(&b, ops_unfilled_reason(&o, &ops));
+		}
+		appendStringInfoChar(&b, '}');
 	}
 	appendStringInfoString(&b, "],\"cost\":");
 	sr_json_number(&b, total_cost);
@@ -1741,6 +1975,14 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 	sr_json_number(&b, res.score);
 	appendStringInfoString(&b, ",\"score_terms\":");
 	sr_json_score_terms(&b, &prob.profile, &res);
+	if (ops.o.w_capacity > 0)
+	{
+		/* ops: the capacity term, inside score_terms (drop its closing brace) */
+		b.data[--b.len] = '\0';
+		appendStringInfoString(&b, ",\"capacity\":");
+		sr_json_number(&b, res.terms.penalty);
+		appendStringInfoChar(&b, '}');
+	}
 	if (preference > 0)
 	{
 		/* the bonus of preferred nodes that ship: one more term, negative */
@@ -1764,6 +2006,17 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 		appendStringInfo(&b, ",\"policy\":\"%s\",\"late\":%s}",
 						 prof.exclude_late ? "exclude" : "penalize",
 						 any_late ? "true" : "false");
+	}
+	if (o.pickup)
+	{
+		/* ops: ready for pickup when the last shipment is */
+		appendStringInfoString(&b, ",\"fulfillment\":\"pickup\",\"pickup_node\":");
+		escape_json(&b, o.pickup_node);
+		appendStringInfoString(&b, ",\"ready_by\":");
+		if (nship > 0)
+			append_date(&b, ready_by);
+		else
+			appendStringInfoString(&b, "null");
 	}
 
 	/* explain: every node holding a stock row of the order's SKUs */
@@ -1800,7 +2053,8 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 		if (nd->costed)
 		{
 			appendStringInfoString(&b, ",\"basis\":");
-			appendStringInfoString(&b, nd->service ? "\"lane\"" : "\"distance\"");
+			appendStringInfoString(&b, nd->pickup_here ? "\"pickup\"" :
+								   nd->service ? "\"lane\"" : "\"distance\"");
 			appendStringInfoString(&b, ",\"shipment_cost\":");
 			sr_json_number(&b, nd->shipment_cost);
 		}
@@ -1816,6 +2070,8 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 			appendStringInfoString(&b, ",\"distance_km\":");
 			sr_json_number(&b, rint(nd->distance_km * 10) / 10);
 		}
+		if (ops.o.nodes[n].limited)
+			ops_json_load(&b, &ops.o.nodes[n]);	/* ops */
 		appendStringInfoChar(&b, '}');
 	}
 	appendStringInfoString(&b, "],\"solver\":");

@@ -68,6 +68,23 @@ extern char *sr_order_ref(Jsonb *order);
 /* the routing clock: stockroute.now if set, else the transaction's start */
 extern TimestampTz sr_routing_now(void);
 
+/* ---- allocation (allocate.c), shared with reject() (reject.c) ---- */
+
+/* transaction-level lock on an order_ref: one allocate() or reject() at a time */
+extern void sr_lock_order(const char *order_ref);
+
+/*
+ * Plan the order and reserve what the plan ships, re-planning when a
+ * concurrent order took the stock or the capacity (SR001, SR060) or a lock
+ * cycle chose this attempt (40P01).  Reservation idempotency keys are
+ * <order_ref>:<line_ref>:<node_id><key_suffix>.  Returns the plan;
+ * *reservations gets the reservations as a jsonb array, *attempts the
+ * plans made.
+ */
+extern Jsonb *sr_allocate_plan(Jsonb *order, const char *order_ref,
+							   const char *key_suffix, Jsonb **reservations,
+							   int *attempts);
+
 /* prepare a statement once per backend and keep it */
 
 /*

@@ -47,10 +47,10 @@ _PG_init(void)
  * extension runs is a constant string with parameters, never built from
  * user input.
  */
-SPIPlanPtr
-sr_prepare_kept(const char *sql, int nargs, Oid *argtypes)
+static SPIPlanPtr
+prepare_kept(const char *sql, int nargs, Oid *argtypes, int cursor_options)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
@@ -58,4 +58,22 @@ sr_prepare_kept(const char *sql, int nargs, Oid *argtypes)
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
 	return plan;
+}
+
+SPIPlanPtr
+sr_prepare_kept(const char *sql, int nargs, Oid *argtypes)
+{
+	return prepare_kept(sql, nargs, argtypes, 0);
+}
+
+/*
+ * The same, planned once for all parameter values.  For statements whose
+ * parameters are arrays of a few elements: a custom plan knows the array's
+ * length, a generic one guesses 100, so the plan cache would judge the
+ * generic plan dearer and plan every execution anew.
+ */
+SPIPlanPtr
+sr_prepare_kept_generic(const char *sql, int nargs, Oid *argtypes)
+{
+	return prepare_kept(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 }

@@ -35,6 +35,12 @@
 #define ERRCODE_SR_REFERENCED_BY_RULE		MAKE_SQLSTATE('S','R','0','2','9')
 /* sync and reconciliation (src/ingest.c, sql/40_sync.sql, sql/50_reconcile.sql): SR040-SR059 */
 #define ERRCODE_SR_PG_CRON_MISSING			MAKE_SQLSTATE('S','R','0','4','0')
+/* operations: capacity, rejection, pickup (src/operations.c, capacity.c, reject.c, sql/60_operations.sql): SR060-SR064 */
+#define ERRCODE_SR_CAPACITY_EXCEEDED		MAKE_SQLSTATE('S','R','0','6','0')
+#define ERRCODE_SR_UNKNOWN_FULFILLMENT		MAKE_SQLSTATE('S','R','0','6','1')
+#define ERRCODE_SR_UNKNOWN_PICKUP_NODE		MAKE_SQLSTATE('S','R','0','6','2')
+#define ERRCODE_SR_PICKUP_NODE_MISMATCH		MAKE_SQLSTATE('S','R','0','6','3')
+#define ERRCODE_SR_NOTHING_TO_REJECT		MAKE_SQLSTATE('S','R','0','6','4')
 /* operations: supply, priority, simulation (src/supply.c, priority.c, simulate.c, sql/70_supply.sql): SR065-SR069 */
 #define ERRCODE_SR_SUPPLY_CLOSED			MAKE_SQLSTATE('S','R','0','6','5')
 #define ERRCODE_SR_UNKNOWN_SUPPLY			MAKE_SQLSTATE('S','R','0','6','6')
@@ -42,6 +48,8 @@
 
 /* A prepared SPI plan kept for the backend's life (src/stockroute.c). */
 extern SPIPlanPtr sr_prepare_kept(const char *sql, int nargs, Oid *argtypes);
+/* ... always executed with its generic plan (array parameters) */
+extern SPIPlanPtr sr_prepare_kept_generic(const char *sql, int nargs, Oid *argtypes);
 
 /* GUCs (src/stockroute.c) */
 extern int	stockroute_default_hold_ttl;	/* seconds */

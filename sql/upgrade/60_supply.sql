@@ -3,6 +3,8 @@
 -- what a fresh install of sql/70_supply.sql and the changed parts of
 -- sql/50_reconcile.sql (place_units' nowait, reconcile's backorder step via
 -- fill_backorders) give; test/scripts/upgrade.sh compares the two.
+-- (place_units also has the capacity, exclusion and pickup rules of
+-- 50_operations.sql: this is its last definition in the update.)
 
 -- place_units gains p_nowait (a new argument: drop and re-create)
 DROP FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb);
@@ -35,7 +37,8 @@ BEGIN
          ORDER BY d.created_at DESC LIMIT 1;
     END IF;
 
-    IF jsonb_typeof(doc->'ship_to') = 'object' THEN
+    -- a pickup order needs no ship_to: plan() routes it to its pickup node
+    IF jsonb_typeof(doc->'ship_to') = 'object' OR doc->>'fulfillment' = 'pickup' THEN
         BEGIN
             p := stockroute.plan((doc - 'lines' - 'order_ref' - 'options')
                  || jsonb_build_object('order_ref', p_order_ref,
@@ -66,6 +69,12 @@ BEGIN
            AND (i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes))
            -- a node a routing rule excluded for this order (the plan's rules[].excluded) stays out
            AND NOT coalesce(p->'rules', '[]') @> jsonb_build_array(jsonb_build_object('excluded', jsonb_build_array(s.node_id)))
+           -- not a node that rejected the order (plan() skips those too), and
+           -- never for a pickup order: only plan() knows its pickup node and transfers
+           AND NOT EXISTS (SELECT 1 FROM stockroute.order_exclusion x
+                            WHERE x.order_ref = p_order_ref AND x.node_id = s.node_id
+                              AND x.expires_at > stockroute.routing_now())
+           AND doc->>'fulfillment' IS DISTINCT FROM 'pickup'
         ORDER BY 3, 2 DESC, 1
     LOOP
         EXIT WHEN placed >= p_qty;
@@ -79,9 +88,10 @@ BEGIN
             placed := placed + (r->>'qty')::bigint;
             res := res || jsonb_build_array(r - 'idempotent_replay');
         EXCEPTION
-            -- taken meanwhile, node closed, a lock cycle with a concurrent
-            -- order: this candidate is out, try the next
-            WHEN SQLSTATE 'SR001' OR SQLSTATE 'SR009' OR deadlock_detected OR lock_not_available THEN
+            -- taken meanwhile, node closed or at its daily capacity, a lock
+            -- cycle with a concurrent order: this candidate is out, try the next
+            WHEN SQLSTATE 'SR001' OR SQLSTATE 'SR009' OR SQLSTATE 'SR060'
+                 OR deadlock_detected OR lock_not_available THEN
                 NULL;
         END;
     END LOOP;

@@ -3,7 +3,8 @@
 # restore into a fresh database gives the same rows, the same stock.reserved
 # and a working extension:
 #  1. plain pg_restore: stock rows come back with reserved = 0 and each active
-#     reservation re-adds itself through the triggers;
+#     reservation re-adds itself through the triggers (the day's capacity
+#     counts, restored before the reservations, are not counted twice);
 #  2. a dump taken during a shortfall (on_hand below reserved) cannot be
 #     replayed that way (each re-added hold would oversell), and is restored
 #     as an exact copy with session_replication_role = replica, as docs/
@@ -21,6 +22,7 @@ psql -X -q -o /dev/null -v ON_ERROR_STOP=1 -d $src <<'SQL'
 CREATE EXTENSION stockroute;
 INSERT INTO stockroute.node (node_id, name, lat, lon, country, tags)
 VALUES ('A', 'Atlanta', 33.7, -84.4, 'US', '{hazmat}'), ('B', 'Reno', 39.5, -119.8, 'US', '{}');
+UPDATE stockroute.node SET daily_order_limit = 10, daily_unit_limit = 100 WHERE node_id = 'A';
 INSERT INTO stockroute.item (sku, weight_kg, tags) VALUES ('V-1', 2, '{}'), ('R-5', 20, '{lot_tracked}');
 INSERT INTO stockroute.stock (node_id, sku, on_hand, safety_stock, reorder_point)
 VALUES ('A', 'V-1', 50, 2, 10), ('B', 'V-1', 30, 0, 5), ('A', 'R-5', 10, 0, 0);
@@ -41,6 +43,8 @@ SELECT stockroute.commit('SO-4');
 SELECT stockroute.fulfill('SO-4');
 SELECT stockroute.release('SO-1');
 SELECT stockroute.reserve('SO-5', '1', 'V-1', 'A', 3);
+SELECT stockroute.reserve('SO-7', '1', 'V-1', 'B', 2);
+SELECT stockroute.reject('SO-7', 'B', 'damaged');
 SQL
 
 # every table, every column except the maintenance timestamps the triggers

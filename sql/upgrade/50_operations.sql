@@ -1,0 +1,186 @@
+-- Operations (capacity, rejection, pickup): what sql/60_operations.sql and
+-- the operations columns of sql/10_schema.sql add to a 0.1.0 installation.
+-- place_units() of sql/50_reconcile.sql (which skips nodes at their daily
+-- capacity and nodes that rejected the order, and leaves pickup orders to
+-- plan()) is re-created by 60_supply.sql, which changes its arguments.
+-- Kept equal to the install parts by test/scripts/upgrade.sh.
+
+ALTER TABLE stockroute.node
+    ADD COLUMN daily_order_limit integer CHECK (daily_order_limit >= 0),
+    ADD COLUMN daily_unit_limit  bigint CHECK (daily_unit_limit >= 0);
+COMMENT ON COLUMN stockroute.node.daily_order_limit IS
+    'most orders the node may be given a shipment of per local day (its timezone, at the routing clock); NULL: no limit';
+COMMENT ON COLUMN stockroute.node.daily_unit_limit IS
+    'most units the node may be given to ship per local day (its timezone, at the routing clock); NULL: no limit';
+
+ALTER TABLE stockroute.profile
+    ADD COLUMN w_capacity          float8 NOT NULL DEFAULT 0 CHECK (w_capacity >= 0 AND w_capacity < 'Infinity'),
+    ADD COLUMN allow_pickup_transfer boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN stockroute.profile.w_capacity IS
+    'score per shipment from a node with a daily limit, times the share of that limit already used today (0..1)';
+COMMENT ON COLUMN stockroute.profile.allow_pickup_transfer IS
+    'pickup orders: units the pickup node lacks may come by transfer from other nodes (false: they stay unfilled)';
+
+-- The routing clock ------------------------------------------------------------
+
+CREATE FUNCTION stockroute.routing_now()
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'operations_routing_now'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION stockroute.routing_now() IS
+    'The routing clock: stockroute.now when set, else the transaction''s start time';
+
+-- Capacity ----------------------------------------------------------------------
+--
+-- A node's load of a day is what it was given to ship that day: the orders
+-- with at least one held, committed or fulfilled reservation counted there
+-- that day, and their units.  The day is the node's local day (its
+-- timezone) at the routing clock when the reservation was made.  Every
+-- active reservation is one node_load_entry (all nodes, so a limit set in
+-- the middle of a day starts from what the node already has); a node with a
+-- limit also has one node_load row per day, the counter allocate() locks and
+-- plan() reads.  Releasing or expiring a reservation before shipment gives
+-- its units (and, with the order's last one there, the order) back;
+-- fulfilment keeps them: the node shipped them that day.
+
+CREATE TABLE stockroute.node_load (
+    node_id         text NOT NULL REFERENCES stockroute.node ON UPDATE CASCADE ON DELETE CASCADE,
+    day             date NOT NULL,
+    orders          integer NOT NULL DEFAULT 0 CHECK (orders >= 0),
+    units           bigint NOT NULL DEFAULT 0 CHECK (units >= 0),
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (node_id, day)
+);
+
+COMMENT ON TABLE stockroute.node_load IS
+    'Per node with a daily limit and local day: orders and units it was given; maintained by the reservation triggers, locked by every allocation there';
+COMMENT ON COLUMN stockroute.node_load.day IS 'the node''s local day (its timezone) at the routing clock';
+COMMENT ON COLUMN stockroute.node_load.orders IS
+    'orders with a held, committed or fulfilled reservation counted at the node that day';
+COMMENT ON COLUMN stockroute.node_load.units IS 'units of those reservations';
+
+CREATE TABLE stockroute.node_load_entry (
+    sku             text NOT NULL,
+    reservation_id  uuid NOT NULL,
+    node_id         text NOT NULL,
+    day             date NOT NULL,
+    order_ref       text NOT NULL,
+    qty             bigint NOT NULL CHECK (qty > 0),
+    -- keyed like reservation, so both can be co-located by sku
+    PRIMARY KEY (sku, reservation_id)
+);
+
+CREATE INDEX node_load_entry_day_idx ON stockroute.node_load_entry (node_id, day, order_ref);
+
+COMMENT ON TABLE stockroute.node_load_entry IS
+    'One row per held, committed or fulfilled reservation: the node and local day its units count against; maintained by the reservation triggers';
+COMMENT ON COLUMN stockroute.node_load_entry.day IS
+    'the node''s local day at the routing clock when the reservation was made';
+
+-- Count the reservations a statement made active, gave back or resized, per
+-- node and day, and enforce the limits (src/capacity.c).  A statement-level
+-- trigger, so the counter rows are locked once per statement, in (node_id,
+-- day) order — after the stock rows, which the row-level reservation_apply
+-- trigger has already locked — whatever order the statement met its rows in.
+CREATE FUNCTION stockroute.node_load_count()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'capacity_count'
+LANGUAGE C;
+
+COMMENT ON FUNCTION stockroute.node_load_count() IS
+    'Trigger: counts the reservations a statement made active, released, expired or resized per node and local day (node_load_entry, node_load) and refuses (SR060) what exceeds a node''s daily limit';
+
+CREATE TRIGGER reservation_load_insert
+    AFTER INSERT ON stockroute.reservation
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION stockroute.node_load_count();
+CREATE TRIGGER reservation_load_update
+    AFTER UPDATE ON stockroute.reservation
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION stockroute.node_load_count();
+
+-- Rejection -----------------------------------------------------------------------
+
+CREATE TABLE stockroute.order_exclusion (
+    exclusion_id    uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    order_ref       text NOT NULL CHECK (order_ref <> ''),
+    node_id         text NOT NULL REFERENCES stockroute.node ON UPDATE CASCADE ON DELETE CASCADE,
+    reason          text NOT NULL CHECK (reason <> ''),
+    expires_at      timestamptz NOT NULL,
+    decision_id     uuid,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+
+-- routing reads an order's exclusions; node_health counts a node's rejections
+CREATE INDEX order_exclusion_order_idx ON stockroute.order_exclusion (order_ref, expires_at);
+CREATE INDEX order_exclusion_node_idx ON stockroute.order_exclusion (node_id, created_at);
+
+COMMENT ON TABLE stockroute.order_exclusion IS
+    'A node''s rejection of its part of an order: routing does not use the node for that order until expires_at (at the routing clock)';
+COMMENT ON COLUMN stockroute.order_exclusion.reason IS 'why the node refused, as it said';
+COMMENT ON COLUMN stockroute.order_exclusion.expires_at IS
+    'routing clock time after which the node may be used for the order again';
+COMMENT ON COLUMN stockroute.order_exclusion.decision_id IS 'the reject decision that recorded it';
+
+CREATE FUNCTION stockroute.reject(order_ref text, node_id text, reason text,
+                                  exclude_for interval DEFAULT '7 days')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'operations_reject'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION stockroute.reject(text, text, text, interval) IS
+    'A node refuses its part of an order: release its held and committed reservations of the order, exclude the node for the order for exclude_for, re-allocate the lines elsewhere or backorder them, in one transaction; idempotent per (order_ref, node_id)';
+
+-- pg_dump keeps them: an exact-copy restore (session_replication_role =
+-- replica) brings the day's counts back as they were, a plain one restores
+-- the entries before the reservations (by name), which then count nothing twice
+SELECT pg_catalog.pg_extension_config_dump('stockroute.node_load', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.node_load_entry', '');
+SELECT pg_catalog.pg_extension_config_dump('stockroute.order_exclusion', '');
+
+-- Dashboards ----------------------------------------------------------------------
+
+-- node_health of sql/50_reconcile.sql with capacity and rejections added at
+-- the end (change both places together)
+CREATE OR REPLACE VIEW stockroute.node_health AS
+SELECT n.node_id, n.name, n.status, n.stale,
+       n.status = 'active' AND NOT n.stale AS routable,
+       n.last_event_at, n.last_occurred_at,
+       pg_catalog.now() - n.last_event_at AS silent_for,
+       n.stale_after,
+       l.events_last_hour,
+       l.lag_p50, l.lag_p95,
+       coalesce(n.seq_max - n.seq_min + 1 - n.seq_count, 0) AS seq_missing,
+       (SELECT count(*) FROM stockroute.alert a
+         WHERE a.node_id = n.node_id AND a.status = 'open') AS open_alerts,
+       n.daily_order_limit, n.daily_unit_limit,
+       ld.orders_today, ld.units_today,
+       greatest(ld.orders_today::float8 / nullif(n.daily_order_limit, 0),
+                ld.units_today::float8 / nullif(n.daily_unit_limit, 0),
+                CASE WHEN n.daily_order_limit = 0 OR n.daily_unit_limit = 0 THEN 1 END) AS capacity_used,
+       rj.rejections_24h, rj.rejections_7d,
+       round(rj.rejections_7d::numeric / nullif(rj.rejections_7d + ld.orders_7d, 0), 4) AS reject_rate_7d
+  FROM stockroute.node n
+  LEFT JOIN LATERAL (
+        SELECT count(*) AS events_last_hour,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY e.latency) AS lag_p50,
+               percentile_cont(0.95) WITHIN GROUP (ORDER BY e.latency) AS lag_p95
+          FROM stockroute.event e
+         WHERE e.node_id = n.node_id AND e.received_at > pg_catalog.now() - interval '1 hour'
+           AND e.latency IS NOT NULL) l ON true
+  CROSS JOIN LATERAL (
+        SELECT count(DISTINCT e.order_ref) FILTER (WHERE e.day = t.today) AS orders_today,
+               coalesce(sum(e.qty) FILTER (WHERE e.day = t.today), 0) AS units_today,
+               count(DISTINCT (e.day, e.order_ref)) FILTER (WHERE e.order_ref IS NOT NULL) AS orders_7d
+          FROM (SELECT (stockroute.routing_now() AT TIME ZONE n.timezone)::date AS today) t
+          LEFT JOIN stockroute.node_load_entry e
+            ON e.node_id = n.node_id AND e.day > t.today - 7 AND e.day <= t.today) ld
+  CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE x.created_at > pg_catalog.now() - interval '24 hours') AS rejections_24h,
+               count(*) AS rejections_7d
+          FROM stockroute.order_exclusion x
+         WHERE x.node_id = n.node_id AND x.created_at > pg_catalog.now() - interval '7 days') rj;
+
+COMMENT ON VIEW stockroute.node_health IS
+    'Per node: status, stale, routable, last event, event lag (received_at - occurred_at) p50/p95 over the last hour, missing seqs, open alerts; daily limits, orders and units given today (its local day at the routing clock) and the share of the tighter limit used; rejections in the last 24 hours and 7 days and their share of the orders given to the node in its last 7 days';

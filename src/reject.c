@@ -1,0 +1,427 @@
+/*
+ * reject.c — reject(order_ref, node_id, reason, exclude_for) → jsonb: a node
+ * refuses its part of an order (a store cannot find the item, a 3PL is in
+ * maintenance).  In the caller's transaction, under the order's lock (the
+ * one allocate() takes):
+ *
+ *   1. the node's held and committed reservations of the order are released
+ *      (stock rows locked first, in (node_id, sku) order); a committed one
+ *      too, since the node has not shipped it.  Its units and its daily
+ *      capacity go back (the reservation triggers);
+ *   2. the node is excluded for the order until routing_now() + exclude_for
+ *      (order_exclusion), so routing skips it with the reason "rejected by
+ *      node: <reason>";
+ *   3. the released lines are routed again by allocate()'s own code path
+ *      (sr_allocate_plan) from the order document of its allocate decision,
+ *      partial fills allowed; what finds no node is backordered.  Lines the
+ *      node had committed are committed again where they land;
+ *   4. a decision of kind 'reject', outbox messages (release, shipment,
+ *      backorder) and NOTIFY stockroute record it.
+ *
+ * Idempotent per (order_ref, node_id): once the node holds nothing of the
+ * order, a second call returns the first result.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "plan.h"
+#include "stockroute.h"
+
+static SPIPlanPtr plan_state = NULL;
+static SPIPlanPtr plan_lock = NULL;
+static SPIPlanPtr plan_release = NULL;
+static SPIPlanPtr plan_exclude = NULL;
+static SPIPlanPtr plan_commit = NULL;
+static SPIPlanPtr plan_record = NULL;
+
+/* whether the node and the order exist, what the node holds, a previous rejection */
+#define STATE_SQL \
+	"SELECT EXISTS (SELECT 1 FROM stockroute.node n WHERE n.node_id = $2)," \
+	"       EXISTS (SELECT 1 FROM stockroute.reservation r WHERE r.order_ref = $1)," \
+	"       EXISTS (SELECT 1 FROM stockroute.reservation r" \
+	"                WHERE r.order_ref = $1 AND r.node_id = $2 AND r.status IN ('held', 'committed'))," \
+	"       (SELECT d.output FROM stockroute.decision d" \
+	"         WHERE d.order_ref = $1 AND d.kind = 'reject' AND d.input->>'node_id' = $2" \
+	"         ORDER BY d.created_at DESC LIMIT 1)"
+
+/* the stock rows under the node's part of the order, in canonical order */
+#define LOCK_SQL \
+	"SELECT 1 FROM stockroute.stock s" \
+	" WHERE s.node_id = $2 AND s.sku IN (" \
+	"        SELECT r.sku FROM stockroute.reservation r" \
+	"         WHERE r.order_ref = $1 AND r.node_id = $2 AND r.status IN ('held', 'committed'))" \
+	" ORDER BY s.node_id, s.sku" \
+	"   FOR NO KEY UPDATE OF s"
+
+/* release them; the reservations as they were, and the units per line */
+#define RELEASE_SQL \
+	"WITH a AS (" \
+	"  SELECT r.sku, r.reservation_id, r.status FROM stockroute.reservation r" \
+	"   WHERE r.order_ref = $1 AND r.node_id = $2 AND r.status IN ('held', 'committed'))," \
+	" u AS (" \
+	"  UPDATE stockroute.reservation r SET status = 'released' FROM a" \
+	"   WHERE r.sku = a.sku AND r.reservation_id = a.reservation_id AND r.status = a.status" \
+	"  RETURNING r.line_ref, r.sku, r.lot_code, r.qty, a.status AS was)" \
+	"SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(" \
+	"         'line_ref', u.line_ref, 'sku', u.sku, 'lot_code', u.lot_code, 'qty', u.qty, 'status', u.was)" \
+	"         ORDER BY u.line_ref, u.sku, u.was, u.qty)," \
+	"       (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('line_ref', l.line_ref, 'sku', l.sku," \
+	"                                                                  'qty', l.qty) ORDER BY l.line_ref)" \
+	"          FROM (SELECT u2.line_ref, u2.sku, pg_catalog.sum(u2.qty)::bigint AS qty" \
+	"                  FROM u u2 GROUP BY u2.line_ref, u2.sku) l)," \
+	"       pg_catalog.array_agg(DISTINCT u.line_ref) FILTER (WHERE u.was = 'committed')" \
+	"  FROM u"
+
+/*
+ * the exclusion, and the order to route again: the order of the allocate
+ * decision with the released lines only, partial fills allowed, and
+ * ship_complete dropped (the rest of the order ships already)
+ */
+#define EXCLUDE_SQL \
+	"WITH x AS (" \
+	"  INSERT INTO stockroute.order_exclusion (order_ref, node_id, reason, expires_at)" \
+	"  VALUES ($1, $2, $3, stockroute.routing_now() + $4)" \
+	"  RETURNING exclusion_id, expires_at)," \
+	" doc AS (" \
+	"  SELECT d.input FROM stockroute.decision d" \
+	"   WHERE d.order_ref = $1 AND d.kind = 'allocate' ORDER BY d.created_at LIMIT 1)" \
+	"SELECT x.exclusion_id::text, pg_catalog.to_jsonb(x.expires_at)," \
+	"       (SELECT (doc.input - 'lines' - 'options') || pg_catalog.jsonb_build_object(" \
+	"                 'lines', $5::jsonb," \
+	"                 'options', (coalesce(doc.input->'options', '{}') - 'ship_complete')" \
+	"                            || '{\"allow_partial\": true}')" \
+	"          FROM doc)," \
+	"       (SELECT doc.input FROM doc)" \
+	"  FROM x"
+
+/* commit the new reservations of lines the node had committed */
+#define COMMIT_SQL \
+	"WITH n AS (" \
+	"  SELECT o.res, o.ord FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS o(res, ord))," \
+	" c AS (" \
+	"  UPDATE stockroute.reservation r SET status = 'committed' FROM n" \
+	"   WHERE r.sku = n.res->>'sku' AND r.reservation_id = (n.res->>'reservation_id')::uuid" \
+	"     AND r.status = 'held' AND r.line_ref = ANY ($2)" \
+	"  RETURNING r.*)" \
+	"SELECT coalesce(pg_catalog.jsonb_agg(coalesce(" \
+	"         (SELECT pg_catalog.to_jsonb(c) FROM c" \
+	"           WHERE c.sku = n.res->>'sku' AND c.reservation_id = (n.res->>'reservation_id')::uuid)," \
+	"         n.res) ORDER BY n.ord), '[]')" \
+	"  FROM n"
+
+/* decision, backorders, outbox and the notification, in one statement */
+#define RECORD_SQL \
+	"WITH d AS (" \
+	"  INSERT INTO stockroute.decision" \
+	"         (order_ref, kind, profile_name, profile_version, input, output, solver)" \
+	"  VALUES ($1, 'reject', $4->'profile'->>'name', ($4->'profile'->>'version')::integer," \
+	"          $6, $4, $4->'explain'->'solver')" \
+	"  RETURNING decision_id)," \
+	" x AS (" \
+	"  UPDATE stockroute.order_exclusion x SET decision_id = (SELECT decision_id FROM d)" \
+	"   WHERE x.exclusion_id = $7::uuid RETURNING 1)," \
+	" bo AS (" \
+	"  INSERT INTO stockroute.backorder AS b (order_ref, line_ref, sku, qty, order_doc)" \
+	"  SELECT $1, u->>'line_ref', u->>'sku', (u->>'qty')::bigint," \
+	"         coalesce($5, pg_catalog.jsonb_build_object('order_ref', $1))" \
+	"    FROM pg_catalog.jsonb_array_elements($4->'unfilled') u" \
+	"  ON CONFLICT (order_ref, line_ref) WHERE status = 'open'" \
+	"  DO UPDATE SET qty = b.qty + EXCLUDED.qty, updated_at = pg_catalog.now()" \
+	"  RETURNING b.backorder_id, b.line_ref, b.sku, b.qty)," \
+	" ob AS (" \
+	"  INSERT INTO stockroute.outbox (topic, order_ref, node_id, payload)" \
+	"  SELECT 'backorder', $1, $2, pg_catalog.jsonb_build_object(" \
+	"           'backorder_id', bo.backorder_id, 'order_ref', $1, 'line_ref', bo.line_ref," \
+	"           'sku', bo.sku, 'qty', bo.qty, 'reason', 'rejected by node: ' || $3)" \
+	"    FROM bo RETURNING 1)," \
+	" orl AS (" \
+	"  INSERT INTO stockroute.outbox (topic, order_ref, node_id, payload)" \
+	"  VALUES ('release', $1, $2, pg_catalog.jsonb_build_object(" \
+	"           'order_ref', $1, 'node_id', $2, 'reason', 'rejected', 'rejection', $3," \
+	"           'lines', $4->'rejected'->'released'))" \
+	"  RETURNING 1)," \
+	" os AS (" \
+	"  INSERT INTO stockroute.outbox (topic, order_ref, node_id, payload)" \
+	"  SELECT 'shipment', $1, sh->>'node_id'," \
+	"         sh || pg_catalog.jsonb_build_object('order_ref', $1, 'status', $4->>'status'," \
+	"                                             'rerouted_from', $2)" \
+	"    FROM pg_catalog.jsonb_array_elements($4->'shipments') sh" \
+	"  RETURNING 1)" \
+	"SELECT pg_catalog.pg_notify('stockroute', pg_catalog.jsonb_build_object(" \
+	"         'topic', 'reject', 'order_ref', pg_catalog.left($1, 200)," \
+	"         'node_id', pg_catalog.left($2, 200), 'status', $4->>'status'," \
+	"         'shipments', (SELECT pg_catalog.count(*) FROM os)," \
+	"         'backorders', (SELECT pg_catalog.count(*) FROM bo)," \
+	"         'decision_id', (SELECT decision_id FROM d))::text)"
+
+static char *
+text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	char	   *s;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (s[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", name)));
+	return s;
+}
+
+/* an interval in ISO 8601 (P7D), whatever the session's IntervalStyle */
+static char *
+interval_iso(Interval *iv)
+{
+	struct pg_itm itm;
+	char		buf[MAXDATELEN + 1];
+
+	interval2itm(*iv, &itm);
+	EncodeInterval(&itm, INTSTYLE_ISO_8601, buf);
+	return pstrdup(buf);
+}
+
+static Jsonb *
+jsonb_of(const char *s)
+{
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s)));
+}
+
+static char *
+jsonb_text(Jsonb *j)
+{
+	return JsonbToCString(NULL, &j->root, VARSIZE(j));
+}
+
+static Datum
+col(int attno, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, attno, isnull);
+}
+
+/* a jsonb result column, copied out of SPI's tuple table; NULL for SQL NULL */
+static Jsonb *
+col_jsonb(int attno)
+{
+	bool		isnull;
+	Datum		d = col(attno, &isnull);
+
+	return isnull ? NULL : DatumGetJsonbPCopy(d);
+}
+
+PG_FUNCTION_INFO_V1(operations_reject);
+Datum
+operations_reject(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext work;
+	char	   *order_ref;
+	char	   *node_id;
+	char	   *reason;
+	Interval   *exclude_for;
+	Datum		args[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	bool		isnull;
+	Jsonb	   *released;
+	Jsonb	   *lines;
+	Datum		committed_lines;
+	bool		any_committed;
+	char	   *exclusion_id;
+	Jsonb	   *excluded_until;
+	Jsonb	   *reorder;
+	Jsonb	   *original;
+	Jsonb	   *plan;
+	Jsonb	   *reservations;
+	int			attempts = 0;
+	StringInfoData b;
+	Jsonb	   *out;
+
+	order_ref = text_arg(fcinfo, 0, "order_ref");
+	node_id = text_arg(fcinfo, 1, "node_id");
+	reason = text_arg(fcinfo, 2, "reason");
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("exclude_for must not be null")));
+	exclude_for = PG_GETARG_INTERVAL_P(3);
+	if (DatumGetBool(DirectFunctionCall2(interval_le, IntervalPGetDatum(exclude_for),
+										 IntervalPGetDatum(palloc0(sizeof(Interval))))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("exclude_for must be positive, got %s", interval_iso(exclude_for))));
+
+	work = AllocSetContextCreate(caller, "stockroute reject", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(work);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(work);
+
+	/* one allocate() or reject() of the order at a time */
+	sr_lock_order(order_ref);
+
+	if (plan_state == NULL)
+	{
+		Oid			types[2] = {TEXTOID, TEXTOID};
+
+		plan_state = sr_prepare_kept(STATE_SQL, 2, types);
+	}
+	args[0] = CStringGetTextDatum(order_ref);
+	args[1] = CStringGetTextDatum(node_id);
+	if (SPI_execute_plan(plan_state, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "stockroute: reject state lookup failed");
+	if (!DatumGetBool(col(1, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_SR_UNKNOWN_NODE),
+				 errmsg("node \"%s\" does not exist", node_id)));
+	if (!DatumGetBool(col(2, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_SR_UNKNOWN_ORDER),
+				 errmsg("order_ref \"%s\" has no reservations", order_ref)));
+	if (!DatumGetBool(col(3, &isnull)))
+	{
+		/* the node holds nothing of the order: a repeated call, or nothing to reject */
+		out = col_jsonb(4);
+		if (out == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_SR_NOTHING_TO_REJECT),
+					 errmsg("node \"%s\" holds no held or committed reservation of order \"%s\"",
+							node_id, order_ref),
+					 errdetail("Only what a node has not shipped yet can be rejected.")));
+		goto done;
+	}
+
+	/* 1. release the node's part, its stock rows locked in canonical order */
+	if (plan_lock == NULL)
+	{
+		Oid			types[2] = {TEXTOID, TEXTOID};
+
+		plan_lock = sr_prepare_kept(LOCK_SQL, 2, types);
+		plan_release = sr_prepare_kept(RELEASE_SQL, 2, types);
+	}
+	if (SPI_execute_plan(plan_lock, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "stockroute: reject stock lock failed");
+	if (SPI_execute_plan(plan_release, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "stockroute: reject release failed");
+	released = col_jsonb(1);
+	lines = col_jsonb(2);
+	committed_lines = col(3, &isnull);
+	any_committed = !isnull;
+	if (released == NULL || lines == NULL)
+		elog(ERROR, "stockroute: reject released nothing");	/* locked: cannot happen */
+	if (any_committed)
+		committed_lines = PointerGetDatum(DatumGetArrayTypePCopy(committed_lines));
+
+	/* 2. the exclusion, and the released lines as an order to route */
+	if (plan_exclude == NULL)
+	{
+		Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, INTERVALOID, JSONBOID};
+
+		plan_exclude = sr_prepare_kept(EXCLUDE_SQL, 5, types);
+	}
+	args[2] = CStringGetTextDatum(reason);
+	args[3] = IntervalPGetDatum(exclude_for);
+	args[4] = JsonbPGetDatum(lines);
+	if (SPI_execute_plan(plan_exclude, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "stockroute: reject exclusion failed");
+	exclusion_id = TextDatumGetCString(col(1, &isnull));
+	excluded_until = col_jsonb(2);
+	reorder = col_jsonb(3);
+	original = col_jsonb(4);
+
+	/* 3. route the lines again, as allocate() does; or backorder them */
+	if (reorder != NULL)
+	{
+		plan = sr_allocate_plan(reorder, order_ref, psprintf(":reject:%s", exclusion_id),
+								&reservations, &attempts);
+		if (any_committed && JB_ROOT_COUNT(reservations) > 0)
+		{
+			if (plan_commit == NULL)
+			{
+				Oid			types[2] = {JSONBOID, TEXTARRAYOID};
+
+				plan_commit = sr_prepare_kept(COMMIT_SQL, 2, types);
+			}
+			args[0] = JsonbPGetDatum(reservations);
+			args[1] = committed_lines;
+			if (SPI_execute_plan(plan_commit, args, NULL, false, 1) != SPI_OK_SELECT ||
+				SPI_processed != 1)
+				elog(ERROR, "stockroute: reject commit failed");
+			reservations = col_jsonb(1);
+			args[0] = CStringGetTextDatum(order_ref);
+			args[1] = CStringGetTextDatum(node_id);
+		}
+	}
+	else
+	{
+		/* reserved with reserve() alone: no order document to route by */
+		initStringInfo(&b);
+		appendStringInfoString(&b, "{\"order_ref\":");
+		escape_json(&b, order_ref);
+		appendStringInfo(&b, ",\"status\":\"unfillable\",\"shipments\":[],\"unfilled\":%s,"
+						 "\"note\":\"the order has no allocate() decision to route it by: its lines are backordered\"}",
+						 jsonb_text(lines));
+		plan = jsonb_of(b.data);
+		reservations = jsonb_of("[]");
+	}
+
+	/* the result: the new part of the plan, its reservations and the rejection */
+	initStringInfo(&b);
+	appendStringInfoString(&b, "{\"rejected\":{\"node_id\":");
+	escape_json(&b, node_id);
+	appendStringInfoString(&b, ",\"reason\":");
+	escape_json(&b, reason);
+	appendStringInfo(&b, ",\"excluded_until\":%s,\"released\":%s},\"reservations\":%s,\"attempts\":%d}",
+					 jsonb_text(excluded_until), jsonb_text(released),
+					 jsonb_text(reservations), attempts);
+	out = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(plan),
+											 JsonbPGetDatum(jsonb_of(b.data))));
+
+	/* 4. decision, backorders, outbox, notification */
+	if (plan_record == NULL)
+	{
+		Oid			types[7] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, TEXTOID};
+
+		plan_record = sr_prepare_kept(RECORD_SQL, 7, types);
+	}
+	initStringInfo(&b);
+	appendStringInfoString(&b, "{\"order_ref\":");
+	escape_json(&b, order_ref);
+	appendStringInfoString(&b, ",\"node_id\":");
+	escape_json(&b, node_id);
+	appendStringInfoString(&b, ",\"reason\":");
+	escape_json(&b, reason);
+	appendStringInfoString(&b, ",\"exclude_for\":");
+	escape_json(&b, interval_iso(exclude_for));
+	appendStringInfoChar(&b, '}');
+	args[0] = CStringGetTextDatum(order_ref);
+	args[1] = CStringGetTextDatum(node_id);
+	args[2] = CStringGetTextDatum(reason);
+	args[3] = JsonbPGetDatum(out);
+	args[4] = original ? JsonbPGetDatum(original) : (Datum) 0;
+	nulls[4] = original ? ' ' : 'n';
+	args[5] = JsonbPGetDatum(jsonb_of(b.data));
+	args[6] = CStringGetTextDatum(exclusion_id);
+	if (SPI_execute_plan(plan_record, args, nulls, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "stockroute: recording the rejection failed");
+
+done:
+	/* SPI_execute leaves CurrentMemoryContext in SPI's procedure context: copy out first */
+	MemoryContextSwitchTo(caller);
+	out = DatumGetJsonbPCopy(JsonbPGetDatum(out));
+	SPI_finish();
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(work);
+	PG_RETURN_JSONB_P(out);
+}
