@@ -451,30 +451,8 @@ COMMENT ON FUNCTION stockroute.unschedule_jobs() IS
 
 -- Dashboards --------------------------------------------------------------------
 
--- sql/60_operations.sql replaces this view with capacity and rejection
--- columns added: change both together
-CREATE VIEW stockroute.node_health AS
-SELECT n.node_id, n.name, n.status, n.stale,
-       n.status = 'active' AND NOT n.stale AS routable,
-       n.last_event_at, n.last_occurred_at,
-       pg_catalog.now() - n.last_event_at AS silent_for,
-       n.stale_after,
-       l.events_last_hour,
-       l.lag_p50, l.lag_p95,
-       coalesce(n.seq_max - n.seq_min + 1 - n.seq_count, 0) AS seq_missing,
-       (SELECT count(*) FROM stockroute.alert a
-         WHERE a.node_id = n.node_id AND a.status = 'open') AS open_alerts
-  FROM stockroute.node n
-  LEFT JOIN LATERAL (
-        SELECT count(*) AS events_last_hour,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY e.latency) AS lag_p50,
-               percentile_cont(0.95) WITHIN GROUP (ORDER BY e.latency) AS lag_p95
-          FROM stockroute.event e
-         WHERE e.node_id = n.node_id AND e.received_at > pg_catalog.now() - interval '1 hour'
-           AND e.latency IS NOT NULL) l ON true;
-
-COMMENT ON VIEW stockroute.node_health IS
-    'Per node: status, stale, routable, last event, event lag (received_at - occurred_at) p50/p95 over the last hour, missing seqs, open alerts';
+-- node_health is in sql/60_operations.sql: it reads the capacity and
+-- rejection tables created there
 
 CREATE VIEW stockroute.inventory_position AS
 SELECT s.node_id, s.sku, s.on_hand, s.reserved, s.safety_stock, s.available, s.reorder_point,

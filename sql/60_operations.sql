@@ -123,9 +123,9 @@ SELECT pg_catalog.pg_extension_config_dump('stockroute.order_exclusion', '');
 
 -- Dashboards ----------------------------------------------------------------------
 
--- node_health of sql/50_reconcile.sql with capacity and rejections added at
--- the end (change both places together)
-CREATE OR REPLACE VIEW stockroute.node_health AS
+-- (here rather than in sql/50_reconcile.sql, beside the other dashboards,
+-- because it reads node_load_entry and order_exclusion)
+CREATE VIEW stockroute.node_health AS
 SELECT n.node_id, n.name, n.status, n.stale,
        n.status = 'active' AND NOT n.stale AS routable,
        n.last_event_at, n.last_occurred_at,

@@ -164,23 +164,6 @@ static SPIPlanPtr plan_record = NULL;
 	"         'backorders', (SELECT pg_catalog.count(*) FROM bo)," \
 	"         'decision_id', (SELECT decision_id FROM d))::text)"
 
-static char *
-text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	char	   *s;
-
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if (s[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be empty", name)));
-	return s;
-}
-
 /* an interval in ISO 8601 (P7D), whatever the session's IntervalStyle */
 static char *
 interval_iso(Interval *iv)
@@ -248,9 +231,9 @@ operations_reject(PG_FUNCTION_ARGS)
 	StringInfoData b;
 	Jsonb	   *out;
 
-	order_ref = text_arg(fcinfo, 0, "order_ref");
-	node_id = text_arg(fcinfo, 1, "node_id");
-	reason = text_arg(fcinfo, 2, "reason");
+	order_ref = required_text_arg(fcinfo, 0, "order_ref");
+	node_id = required_text_arg(fcinfo, 1, "node_id");
+	reason = required_text_arg(fcinfo, 2, "reason");
 	if (PG_ARGISNULL(3))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -595,7 +595,7 @@ stock_guard(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------------
  */
 
-static char *
+char *
 required_text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 {
 	char	   *s;

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "fmgr.h"
 
 /* Class SR: stockroute's own conditions (implementation-defined class). */
 #define ERRCODE_SR_INSUFFICIENT_STOCK		MAKE_SQLSTATE('S','R','0','0','1')
@@ -45,6 +46,9 @@
 #define ERRCODE_SR_SUPPLY_CLOSED			MAKE_SQLSTATE('S','R','0','6','5')
 #define ERRCODE_SR_UNKNOWN_SUPPLY			MAKE_SQLSTATE('S','R','0','6','6')
 #define ERRCODE_SR_INVALID_REPLAY_WINDOW	MAKE_SQLSTATE('S','R','0','6','7')
+
+/* A text argument that must be neither NULL (22004) nor empty (22023), naming it (src/reservation.c). */
+extern char *required_text_arg(FunctionCallInfo fcinfo, int argno, const char *name);
 
 /* A prepared SPI plan kept for the backend's life (src/stockroute.c). */
 extern SPIPlanPtr sr_prepare_kept(const char *sql, int nargs, Oid *argtypes);

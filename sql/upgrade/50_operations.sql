@@ -141,8 +141,8 @@ SELECT pg_catalog.pg_extension_config_dump('stockroute.order_exclusion', '');
 
 -- Dashboards ----------------------------------------------------------------------
 
--- node_health of sql/50_reconcile.sql with capacity and rejections added at
--- the end (change both places together)
+-- (here rather than in sql/50_reconcile.sql, beside the other dashboards,
+-- because it reads node_load_entry and order_exclusion)
 CREATE OR REPLACE VIEW stockroute.node_health AS
 SELECT n.node_id, n.name, n.status, n.stale,
        n.status = 'active' AND NOT n.stale AS routable,
