@@ -30,7 +30,9 @@ static SPIPlanPtr plan_pickup = NULL;
  * One query, three kinds of row: 'p' the profile's settings, 'x' a node that
  * rejected the order (its latest exclusion in force), 'c' a node with a
  * daily limit and its load today: the counter row when there is one, else
- * its entries.
+ * its entries.  Prepared for its generic plan (an array parameter would make
+ * the plan cache re-plan it on every call, ~0.5 ms); with statistics that
+ * plan is index lookups, about 30 us per limited node.
  */
 #define OPS_SQL \
 	"SELECT 'p'::text, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint," \
@@ -43,17 +45,19 @@ static SPIPlanPtr plan_pickup = NULL;
 	"  ORDER BY x.node_id, x.created_at DESC)" \
 	" UNION ALL " \
 	"SELECT 'c', n.node_id, n.daily_order_limit, n.daily_unit_limit," \
-	"       coalesce(l.orders, e.orders), coalesce(l.units, e.units)," \
-	"       EXISTS (SELECT 1 FROM stockroute.node_load_entry o" \
-	"                WHERE o.node_id = n.node_id AND o.day = d.day AND o.order_ref = $3)," \
-	"       NULL, NULL" \
+	"       coalesce(l.orders, e.orders), coalesce(l.units, e.units), o.counted, NULL, NULL" \
 	"  FROM stockroute.node n" \
 	" CROSS JOIN LATERAL (SELECT ($4 AT TIME ZONE n.timezone)::date AS day) d" \
-	"  LEFT JOIN stockroute.node_load l ON l.node_id = n.node_id AND l.day = d.day" \
+	/* per limited node, lookups by the whole key of node_load and of the entries' index */ \
+	" CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM stockroute.node_load_entry o" \
+	"                                     WHERE o.node_id = n.node_id AND o.day = d.day" \
+	"                                       AND o.order_ref = $3) AS counted) o" \
+	"  LEFT JOIN LATERAL (SELECT l.orders::bigint, l.units FROM stockroute.node_load l" \
+	"                      WHERE l.node_id = n.node_id AND l.day = d.day) l ON true" \
 	"  LEFT JOIN LATERAL (SELECT pg_catalog.count(DISTINCT e.order_ref) AS orders," \
 	"                            coalesce(pg_catalog.sum(e.qty), 0)::bigint AS units" \
 	"                       FROM stockroute.node_load_entry e" \
-	"                      WHERE l.node_id IS NULL" \
+	"                      WHERE l.orders IS NULL" \
 	"                        AND e.node_id = n.node_id AND e.day = d.day) e ON true" \
 	" WHERE n.node_id = ANY ($1)" \
 	"   AND (n.daily_order_limit IS NOT NULL OR n.daily_unit_limit IS NOT NULL)"
