@@ -7,7 +7,7 @@
 -- fulfilment keeps it; a new local day starts empty; a limit set in the
 -- middle of a day starts from what the node already has; w_capacity steers
 -- orders away from loaded nodes and its score term adds up; node_load always
--- equals its entries; node_health shows the load.
+-- equals its entries; node_health shows the load; routing_now() is the clock.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS stockroute CASCADE;
 CREATE EXTENSION stockroute;
@@ -55,8 +55,11 @@ SELECT pg_temp.err($$UPDATE stockroute.node SET daily_order_limit = -1 WHERE nod
 SELECT pg_temp.err($$UPDATE stockroute.node SET daily_unit_limit = -5 WHERE node_id = 'B'$$);
 SELECT node_id, daily_order_limit, daily_unit_limit FROM stockroute.node ORDER BY node_id;
 
+-- the routing clock days are counted by: the transaction's start, or stockroute.now
+SELECT stockroute.routing_now() = now() AS transaction_start;
 -- Sunday 22 Nov 2026, 10:00 in Atlanta
 SET stockroute.now = '2026-11-22 10:00-05';
+SELECT stockroute.routing_now() = '2026-11-22 15:00+00' AS routing_clock;
 
 -- 1. A is nearest: the first two orders go there; its load is in explain
 SELECT * FROM pg_temp.reasons(stockroute.plan(pg_temp.o('SO-1', '[{"line_ref": "1", "sku": "X", "qty": 2}]')));
