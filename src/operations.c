@@ -120,7 +120,8 @@ sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 	ops->nodes = palloc0(sizeof(SrNodeOps) * (nnodes > 0 ? nnodes : 1));
 	for (i = 0; i < nnodes; i++)
 		ops->nodes[i].order_limit = ops->nodes[i].unit_limit = -1;
-	if (plan_ops == NULL && !ops_installed())
+	/* every call: the extension may be dropped and created at 0.1.0 in a session */
+	if (!ops_installed())
 		return;
 
 	if (plan_ops == NULL)

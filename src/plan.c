@@ -1812,6 +1812,13 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 		snodes[prob.nnodes].distance_km = nd->distance_km;
 		/* ops: a node near its daily limit costs up to w_capacity more */
 		snodes[prob.nnodes].penalty = ops.o.w_capacity * sr_capacity_used(&ops.o.nodes[n]);
+		/*
+		 * ops: a pickup node's own handover runs while transfers travel (the
+		 * customer waits for the last arrival, not the sum): no days in the
+		 * score, so its own units come first
+		 */
+		if (nd->pickup_here)
+			snodes[prob.nnodes].days = 0.0;
 		/* rules: a preferred node's bonus, as a discount within its own terms */
 		if ((why = sr_rules_discount(rules, prob.nnodes, nd->node_id, &prof.sr,
 									 &snodes[prob.nnodes])) != NULL)

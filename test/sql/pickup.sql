@@ -47,23 +47,25 @@ INSERT INTO stockroute.lane (node_id, country, region, service, base_cost, per_u
 VALUES ('W', 'US', 'GA', 'store-shuttle', 4, 0.10, 1);
 INSERT INTO stockroute.item (sku) VALUES ('X'), ('Y');
 INSERT INTO stockroute.stock (node_id, sku, on_hand) VALUES
-    ('S1', 'X', 2), ('S2', 'X', 50), ('W', 'X', 10), ('W', 'Y', 5), ('F', 'X', 50), ('F', 'Y', 50);
+    ('S1', 'X', 2), ('S2', 'X', 50), ('W', 'X', 10), ('W', 'Y', 5), ('F', 'X', 50), ('F', 'Y', 3);
 -- transfers are a profile's decision, off by default
 SELECT profile_name, allow_pickup_transfer FROM stockroute.profile ORDER BY profile_name;
 INSERT INTO stockroute.profile (profile_name, description, allow_pickup_transfer)
 VALUES ('bopis', 'buy online, pick up in store: what the store lacks comes by transfer', true);
 
--- Sunday 22 Nov 2026, 10:00 in Atlanta
+-- Sunday 22 Nov 2026, 10:00 in Atlanta: nodes ship Monday to Friday
 SET stockroute.now = '2026-11-22 10:00-05';
 
--- 1. the store has it: picked there, no freight, ready today; no ship_to needed
+-- 1. the store has it: picked there, no freight, ready its next shipping
+-- day (Monday: 0 handling days, shipping days Monday to Friday); no
+-- ship_to needed
 SELECT pg_temp.ex(stockroute.plan(pg_temp.pk('P-1', 'S1', '[{"line_ref": "1", "sku": "X", "qty": 2}]')));
 SELECT p->>'fulfillment' AS fulfillment, p->>'pickup_node' AS pickup_node, p->>'ready_by' AS ready_by,
        (SELECT c - 'reason' FROM jsonb_array_elements(p->'explain'->'candidates') c
          WHERE c->>'node_id' = 'S1') AS s1
   FROM stockroute.plan(pg_temp.pk('P-1', 'S1', '[{"line_ref": "1", "sku": "X", "qty": 2}]')) p;
--- after the store's cutoff it is ready tomorrow
-SET stockroute.now = '2026-11-22 18:30-05';
+-- after the store's cutoff on a Monday it is ready on Tuesday
+SET stockroute.now = '2026-11-23 18:30-05';
 SELECT p->>'ready_by' AS ready_by FROM stockroute.plan(pg_temp.pk('P-1', 'S1', '[{"line_ref": "1", "sku": "X", "qty": 2}]')) p;
 SET stockroute.now = '2026-11-22 10:00-05';
 
@@ -76,14 +78,16 @@ SELECT p->>'status' AS status, p->'shipments' AS shipments, p->>'ready_by' AS re
   FROM stockroute.plan(pg_temp.pk('P-2', 'S1', '[{"line_ref": "1", "sku": "X", "qty": 5}]',
                                   '{"options": {"allow_partial": false}}')) p;
 
--- 3. with transfers (bopis): W sends 3 by its Georgia lane: 1 day handling +
--- 1 day transit + the store's 0; ready when the transfer is in
+-- 3. with transfers (bopis): the store's 2 first, W sends 3 by its Georgia
+-- lane: 1 handling day (ships Tuesday) + 1 transit day + the store's 0;
+-- ready when the transfer is in
 SELECT pg_temp.ex(stockroute.plan(pg_temp.pk('P-3', 'S1', '[{"line_ref": "1", "sku": "X", "qty": 5}]',
                                              '{"profile": "bopis"}')));
 SELECT * FROM pg_temp.ships(stockroute.plan(pg_temp.pk('P-3', 'S1', '[{"line_ref": "1", "sku": "X", "qty": 5}]',
                                                        '{"profile": "bopis"}')));
--- a SKU the store does not stock at all, and more than W has: W 5 and F
--- (distance model, 1 + 4 days to Atlanta); ready when F's transfer arrives
+-- a SKU the store does not stock at all, more than W or F has alone: W 5
+-- and F 3 (distance model, 4 transit days from Los Angeles); ready when
+-- F's transfer arrives
 SELECT * FROM pg_temp.ships(stockroute.plan(pg_temp.pk('P-4', 'S1', '[{"line_ref": "1", "sku": "Y", "qty": 8}]',
                                                        '{"profile": "bopis"}')));
 SELECT p->>'ready_by' AS ready_by
