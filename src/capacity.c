@@ -15,9 +15,11 @@
  * node and day.
  *
  * The transition tables are read here, in C, one reservation at a time, and
- * each is one kept statement that looks rows up by key, so its plan does not
- * depend on the tables' statistics.  A reservation at a node without a limit
- * costs one statement; the counter rows one more per node and day.
+ * each is one kept statement that looks rows up by their whole key, which
+ * leaves the planner little to get wrong as the tables grow (a set-based
+ * statement with array parameters needed a generic plan, and got sequential
+ * scans of the young tables).  A reservation at a node without a limit costs
+ * one statement; the counter rows one more per node and day.
  */
 #include "postgres.h"
 
@@ -43,9 +45,9 @@ static SPIPlanPtr plan_count = NULL;
 static SPIPlanPtr plan_seed = NULL;
 
 /*
- * One statement per reservation, each a lookup by key, so that its plan is
- * the same whatever the tables' statistics.  Each sees what the previous
- * one did: a second line of an order at a node finds the first's entry.
+ * One statement per reservation, each a lookup by key.  Each sees what the
+ * previous one did: a second line of an order at a node finds the first's
+ * entry.
  */
 
 /*
