@@ -324,7 +324,7 @@ BEGIN
     WITH u AS (
         UPDATE stockroute.alert a SET status = 'resolved', resolved_at = now()
           FROM stockroute.stock s
-         WHERE a.kind = 'shortfall' AND a.status = 'open'
+         WHERE a.kind = 'shortfall' AND a.status = 'open' AND a.lot_code IS NULL
            AND s.node_id = a.node_id AND s.sku = a.sku AND s.on_hand >= s.reserved
         RETURNING 1)
     SELECT n_resolved + count(*) INTO n_resolved FROM u;
@@ -499,9 +499,10 @@ COMMENT ON VIEW stockroute.network_position IS
 
 CREATE VIEW stockroute.discrepancy AS
 SELECT a.alert_id, a.kind, a.node_id, a.sku, a.status, a.detail, a.raised_at, a.resolved_at,
-       (a.detail->>'run_id')::bigint AS run_id
+       (a.detail->>'run_id')::bigint AS run_id,
+       a.lot_code
   FROM stockroute.alert a
  WHERE a.kind IN ('drift', 'shortfall', 'sync_gap', 'stale_node');
 
 COMMENT ON VIEW stockroute.discrepancy IS
-    'What sync and reconciliation found wrong between the record and the locations (drift, shortfall, sync gap, stale node), when, and the reconcile run that last saw it (NULL: seen by ingest only)';
+    'What sync and reconciliation found wrong between the record and the locations (drift, shortfall, sync gap, stale node), when, the reconcile run that last saw it (NULL: seen by ingest only), and the lot of a lot shortfall';

@@ -50,7 +50,19 @@ _PG_init(void)
 SPIPlanPtr
 sr_prepare_kept(const char *sql, int nargs, Oid *argtypes)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+	return sr_prepare_kept_opts(sql, nargs, argtypes, 0);
+}
+
+/*
+ * The same with cursor options: CURSOR_OPT_GENERIC_PLAN plans the statement
+ * once for all parameter values.  The batch statements of ingest() need
+ * that: a custom plan sees a 1000-element array and picks a hash join over
+ * the whole table where an index probe per element is what scales.
+ */
+SPIPlanPtr
+sr_prepare_kept_opts(const char *sql, int nargs, Oid *argtypes, int cursor_options)
+{
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,

@@ -42,6 +42,8 @@
 
 /* A prepared SPI plan kept for the backend's life (src/stockroute.c). */
 extern SPIPlanPtr sr_prepare_kept(const char *sql, int nargs, Oid *argtypes);
+extern SPIPlanPtr sr_prepare_kept_opts(const char *sql, int nargs, Oid *argtypes,
+									   int cursor_options);
 
 /* GUCs (src/stockroute.c) */
 extern int	stockroute_default_hold_ttl;	/* seconds */

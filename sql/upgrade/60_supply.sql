@@ -294,7 +294,7 @@ BEGIN
     WITH u AS (
         UPDATE stockroute.alert a SET status = 'resolved', resolved_at = now()
           FROM stockroute.stock s
-         WHERE a.kind = 'shortfall' AND a.status = 'open'
+         WHERE a.kind = 'shortfall' AND a.status = 'open' AND a.lot_code IS NULL
            AND s.node_id = a.node_id AND s.sku = a.sku AND s.on_hand >= s.reserved
         RETURNING 1)
     SELECT n_resolved + count(*) INTO n_resolved FROM u;
