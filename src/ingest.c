@@ -880,12 +880,14 @@ lock_rows(Row *rows, int nrows, bool lots)
 			Oid			t[3] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
 
 			plan_lock_lots = prepare(
-											 "SELECT u.g::int4, l.ctid, l.on_hand, l.reserved, l.counted_at, l.count_key"
-											 "  FROM unnest($1, $2, $3) WITH ORDINALITY AS u(n, s, c, g)"
-											 "  JOIN stockroute.lot l"
-											 "    ON l.node_id = u.n AND l.sku = u.s AND l.lot_code = u.c"
-											 " ORDER BY l.node_id, l.sku, l.lot_code"
-											 "   FOR NO KEY UPDATE OF l", 3, t);
+									 "SELECT u.g::int4, l.ctid, l.on_hand, l.reserved, l.counted_at, l.count_key"
+									 "  FROM (SELECT * FROM unnest($1, $2, $3) WITH ORDINALITY AS u(n, s, c, g)"
+									 "         ORDER BY u.n, u.s, u.c) u"
+									 " CROSS JOIN LATERAL"
+									 "       (SELECT l.ctid, l.on_hand, l.reserved, l.counted_at, l.count_key"
+									 "          FROM stockroute.lot l"
+									 "         WHERE l.node_id = u.n AND l.sku = u.s AND l.lot_code = u.c"
+									 "           FOR NO KEY UPDATE OF l) l", 3, t);
 		}
 		plan = plan_lock_lots;
 	}
@@ -896,11 +898,13 @@ lock_rows(Row *rows, int nrows, bool lots)
 			Oid			t[2] = {TEXTARRAYOID, TEXTARRAYOID};
 
 			plan_lock_stock = prepare(
-											  "SELECT u.g::int4, s.ctid, s.on_hand, s.reserved, s.counted_at, s.count_key"
-											  "  FROM unnest($1, $2) WITH ORDINALITY AS u(n, s, g)"
-											  "  JOIN stockroute.stock s ON s.node_id = u.n AND s.sku = u.s"
-											  " ORDER BY s.node_id, s.sku"
-											  "   FOR NO KEY UPDATE OF s", 2, t);
+									  "SELECT u.g::int4, s.ctid, s.on_hand, s.reserved, s.counted_at, s.count_key"
+									  "  FROM (SELECT * FROM unnest($1, $2) WITH ORDINALITY AS u(n, s, g)"
+									  "         ORDER BY u.n, u.s) u"
+									  " CROSS JOIN LATERAL"
+									  "       (SELECT s.ctid, s.on_hand, s.reserved, s.counted_at, s.count_key"
+									  "          FROM stockroute.stock s WHERE s.node_id = u.n AND s.sku = u.s"
+									  "           FOR NO KEY UPDATE OF s) s", 2, t);
 		}
 		plan = plan_lock_stock;
 	}
@@ -1151,11 +1155,13 @@ dedupe_stored(Batch *b)
 
 		/* the partial unique index event_idempotency_idx answers */
 		plan_claimed = prepare(
-									   "SELECT u.i::int4 FROM unnest($1, $2) WITH ORDINALITY AS u(n, k, i)"
-									   " WHERE EXISTS (SELECT 1 FROM stockroute.event e"
-									   "                WHERE e.node_id = u.n AND e.idempotency_key = u.k"
-									   "                  AND e.status <> 'rejected' AND e.status <> 'duplicate')",
-									   2, t);
+							   "SELECT u.i::int4 FROM unnest($1, $2) WITH ORDINALITY AS u(n, k, i)"
+							   " CROSS JOIN LATERAL"
+							   "       (SELECT 1 FROM stockroute.event e"
+							   "         WHERE e.node_id = u.n AND e.idempotency_key = u.k"
+							   "           AND e.status <> 'rejected' AND e.status <> 'duplicate'"
+							   "         LIMIT 1) e",
+							   2, t);
 	}
 	spi_run(plan_claimed, args, SPI_OK_SELECT, "duplicate lookup");
 	n = (int) SPI_processed;
@@ -1488,13 +1494,18 @@ recount(Batch *b)
 									   "WITH g AS (SELECT * FROM unnest($1, $2, $3, $4, $5, $6) WITH ORDINALITY"
 									   "                  AS g(n, s, l, old_at, w_at, w_key, i)),"
 									   " sup AS (UPDATE stockroute.event e SET status = 'superseded'"
-									   "           FROM g"
-									   "          WHERE e.sku = g.s AND e.node_id = g.n"
-									   "            AND e.lot_code IS NOT DISTINCT FROM g.l AND e.status = 'applied'"
-									   "            AND e.occurred_at >= coalesce(g.old_at, '-infinity')"
-									   "            AND e.occurred_at <= g.w_at"
-									   "            AND NOT (e.kind = 'count' AND e.occurred_at = g.w_at"
-									   "                     AND e.idempotency_key = g.w_key)"
+									   "          WHERE e.ctid = ANY (ARRAY("
+									   "                  SELECT x.ctid FROM g CROSS JOIN LATERAL"
+									   "                         (SELECT c.ctid FROM stockroute.event c"
+									   "                           WHERE c.sku = g.s AND c.node_id = g.n"
+									   "                             AND c.lot_code IS NOT DISTINCT FROM g.l"
+									   "                             AND c.status = 'applied'"
+									   "                             AND c.occurred_at >= coalesce(g.old_at, '-infinity')"
+									   "                             AND c.occurred_at <= g.w_at"
+									   "                             AND NOT (c.kind = 'count' AND c.occurred_at = g.w_at"
+									   "                                      AND c.idempotency_key = g.w_key)"
+									   "                          OFFSET 0) x))"
+									   "            AND e.status = 'applied'"
 									   "         RETURNING 1)"
 									   " SELECT g.i::int4,"
 									   "        coalesce((SELECT sum(e.delta) FROM stockroute.event e"
@@ -1605,12 +1616,12 @@ write_rows(Row *rows, int nrows, bool lots)
 								"UPDATE stockroute.lot l"
 								"   SET on_hand = u.h, counted_at = u.c, count_key = u.k"
 								"  FROM unnest($1, $2, $3, $4, $5) AS u(t, h, c, k, g)"
-								" WHERE l.ctid = u.t"
+								" WHERE l.ctid = ANY ($1) AND l.ctid = u.t"
 								" RETURNING u.g, l.on_hand, l.reserved" :
 								"UPDATE stockroute.stock s"
 								"   SET on_hand = u.h, counted_at = u.c, count_key = u.k"
 								"  FROM unnest($1, $2, $3, $4, $5) AS u(t, h, c, k, g)"
-								" WHERE s.ctid = u.t"
+								" WHERE s.ctid = ANY ($1) AND s.ctid = u.t"
 								" RETURNING u.g, s.on_hand, s.reserved", 5, t);
 	}
 	spi_run(*plan, args, SPI_OK_UPDATE_RETURNING, lots ? "lot write" : "stock write");
@@ -1686,9 +1697,10 @@ consume_ships(Batch *b)
 									 "                                            ORDER BY r.status = 'committed' DESC,"
 									 "                                                     r.created_at, r.reservation_id)"
 									 "                            - r.qty) AS left_before"
-									 "         FROM sh JOIN stockroute.reservation r"
-									 "           ON r.order_ref = sh.o AND r.node_id = sh.n AND r.sku = sh.s"
-									 "          AND r.status IN ('held', 'committed'))"
+									 "         FROM sh CROSS JOIN LATERAL"
+									 "              (SELECT r.* FROM stockroute.reservation r"
+									 "                WHERE r.order_ref = sh.o AND r.node_id = sh.n AND r.sku = sh.s"
+									 "                  AND r.status IN ('held', 'committed') OFFSET 0) r)"
 									 " SELECT r.sku, r.reservation_id, r.qty, least(r.qty, r.left_before)::int8"
 									 "   FROM r WHERE r.left_before > 0", 4, t);
 	}
@@ -1742,17 +1754,24 @@ consume_ships(Batch *b)
 		{
 			Oid			t[3] = {TEXTARRAYOID, UUIDARRAYOID, INT8ARRAYOID};
 
+			/* each reservation by its key, then by ctid: one probe each */
 			plan_res_commit = prepare(
 									  "UPDATE stockroute.reservation r SET status = 'committed'"
-									  "  FROM unnest($1, $2, $3) AS u(s, id, q)"
-									  " WHERE r.sku = u.s AND r.reservation_id = u.id"
-									  "   AND r.status = 'held' AND r.qty = u.q",
+									  " WHERE r.ctid = ANY (ARRAY("
+									  "         SELECT x.ctid FROM unnest($1, $2, $3) AS u(s, id, q) CROSS JOIN LATERAL"
+									  "                (SELECT c.ctid FROM stockroute.reservation c"
+									  "                  WHERE c.sku = u.s AND c.reservation_id = u.id"
+									  "                    AND c.status = 'held' AND c.qty = u.q OFFSET 0) x))"
+									  "   AND r.status = 'held'",
 									  3, t);
 			plan_res_fulfill = prepare(
 									   "WITH f AS (UPDATE stockroute.reservation r SET status = 'fulfilled'"
-									   "             FROM unnest($1, $2, $3) AS u(s, id, q)"
-									   "            WHERE r.sku = u.s AND r.reservation_id = u.id"
-									   "              AND r.status = 'committed' AND r.qty = u.q"
+									   "            WHERE r.ctid = ANY (ARRAY("
+									   "                    SELECT x.ctid FROM unnest($1, $2, $3) AS u(s, id, q) CROSS JOIN LATERAL"
+									   "                           (SELECT c.ctid FROM stockroute.reservation c"
+									   "                             WHERE c.sku = u.s AND c.reservation_id = u.id"
+									   "                               AND c.status = 'committed' AND c.qty = u.q OFFSET 0) x))"
+									   "              AND r.status = 'committed'"
 									   "           RETURNING r.node_id, r.sku, r.lot_code, r.qty)"
 									   " SELECT f.node_id, f.sku, f.lot_code, sum(f.qty)::int8"
 									   "   FROM f GROUP BY 1, 2, 3", 3, t);
@@ -1789,15 +1808,25 @@ consume_ships(Batch *b)
 			{
 				Oid			t[4] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
 
+				/* by ctid again (the rows moved): one probe each */
 				plan_give_back = prepare(
-												 "WITH u AS (SELECT * FROM unnest($1, $2, $3, $4) AS u(n, s, l, q)),"
-												 " lb AS (UPDATE stockroute.lot l SET on_hand = l.on_hand + u.q"
-												 "          FROM u WHERE u.l IS NOT NULL AND l.node_id = u.n"
-												 "           AND l.sku = u.s AND l.lot_code = u.l"
-												 "        RETURNING 1)"
-												 " UPDATE stockroute.stock s SET on_hand = s.on_hand + x.q"
-												 "   FROM (SELECT u.n, u.s, sum(u.q)::int8 AS q FROM u GROUP BY 1, 2) x"
-												 "  WHERE s.node_id = x.n AND s.sku = x.s", 4, t);
+										 "WITH u AS (SELECT * FROM unnest($1, $2, $3, $4) AS u(n, s, l, q)),"
+										 " lt AS (SELECT x.ctid, u.q FROM u CROSS JOIN LATERAL"
+										 "               (SELECT c.ctid FROM stockroute.lot c"
+										 "                 WHERE c.node_id = u.n AND c.sku = u.s AND c.lot_code = u.l"
+										 "                OFFSET 0) x),"
+										 " st AS (SELECT x.ctid, g.q"
+										 "          FROM (SELECT u.n, u.s, sum(u.q)::int8 AS q FROM u GROUP BY 1, 2) g"
+										 "         CROSS JOIN LATERAL"
+										 "               (SELECT c.ctid FROM stockroute.stock c"
+										 "                 WHERE c.node_id = g.n AND c.sku = g.s OFFSET 0) x),"
+										 " lb AS (UPDATE stockroute.lot l SET on_hand = l.on_hand + lt.q"
+										 "          FROM lt WHERE l.ctid = ANY (ARRAY(SELECT lt.ctid FROM lt))"
+										 "           AND l.ctid = lt.ctid"
+										 "        RETURNING 1)"
+										 " UPDATE stockroute.stock s SET on_hand = s.on_hand + st.q"
+										 "   FROM st WHERE s.ctid = ANY (ARRAY(SELECT st.ctid FROM st))"
+										 "    AND s.ctid = st.ctid", 4, t);
 			}
 			spi_run(plan_give_back, gargs, SPI_OK_UPDATE, "ship give-back");
 		}
@@ -1817,10 +1846,15 @@ consume_ships(Batch *b)
 			Oid			t[4] = {TEXTARRAYOID, UUIDARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 
 			plan_res_partial = prepare(
-									   "UPDATE stockroute.reservation r SET qty = r.qty - u.t"
-									   "  FROM unnest($1, $2, $3, $4) AS u(s, id, q, t)"
-									   " WHERE r.sku = u.s AND r.reservation_id = u.id"
-									   "   AND r.status IN ('held', 'committed') AND r.qty = u.q",
+									   "WITH x AS (SELECT c.ctid, u.t"
+									   "             FROM unnest($1, $2, $3, $4) AS u(s, id, q, t) CROSS JOIN LATERAL"
+									   "                  (SELECT c.ctid FROM stockroute.reservation c"
+									   "                    WHERE c.sku = u.s AND c.reservation_id = u.id"
+									   "                      AND c.status IN ('held', 'committed') AND c.qty = u.q"
+									   "                   OFFSET 0) c)"
+									   "UPDATE stockroute.reservation r SET qty = r.qty - x.t"
+									   "  FROM x WHERE r.ctid = ANY (ARRAY(SELECT x.ctid FROM x)) AND r.ctid = x.ctid"
+									   "   AND r.status IN ('held', 'committed')",
 									   4, t);
 		}
 		spi_run(plan_res_partial, pargs, SPI_OK_UPDATE, "ship partial");
@@ -1857,12 +1891,14 @@ reread_rows(Row *rows, int nrows, bool lots)
 		Oid			t[3] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
 
 		plan_reread = prepare(
-									  "SELECT u.g::int4, coalesce(l.on_hand, s.on_hand), coalesce(l.reserved, s.reserved)"
-									  "  FROM unnest($1, $2, $3) WITH ORDINALITY AS u(n, s, c, g)"
-									  "  JOIN stockroute.stock s ON s.node_id = u.n AND s.sku = u.s"
-									  "  LEFT JOIN stockroute.lot l"
-									  "    ON u.c IS NOT NULL AND l.node_id = u.n AND l.sku = u.s AND l.lot_code = u.c",
-									  3, t);
+							  "SELECT u.g::int4, x.on_hand, x.reserved"
+							  "  FROM unnest($1, $2, $3) WITH ORDINALITY AS u(n, s, c, g) CROSS JOIN LATERAL"
+							  "       (SELECT s.on_hand, s.reserved FROM stockroute.stock s"
+							  "         WHERE u.c IS NULL AND s.node_id = u.n AND s.sku = u.s"
+							  "        UNION ALL"
+							  "        SELECT l.on_hand, l.reserved FROM stockroute.lot l"
+							  "         WHERE u.c IS NOT NULL AND l.node_id = u.n AND l.sku = u.s AND l.lot_code = u.c) x",
+							  3, t);
 	}
 	spi_run(plan_reread, args, SPI_OK_SELECT, "re-read");
 	for (i = 0; i < (int) SPI_processed; i++)
@@ -2126,26 +2162,29 @@ alerts_and_nodes(Batch *b)
 			Oid			t[6] = {TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
 			TIMESTAMPTZARRAYOID, TIMESTAMPTZOID};
 
+			/* the nodes locked in node_id order, one probe each, then written by ctid */
 			plan_nodes_seen = prepare(
-											  "WITH agg AS (SELECT * FROM unnest($1, $2, $3, $4, $5)"
-											  "                     AS u(node_id, smin, smax, scount, last_occ)),"
-											  " locked AS (SELECT n.node_id, n.stale AS was_stale FROM stockroute.node n"
-											  "             WHERE n.node_id IN (SELECT agg.node_id FROM agg)"
-											  "             ORDER BY n.node_id FOR NO KEY UPDATE OF n),"
-											  " u AS (UPDATE stockroute.node n"
-											  "          SET last_event_at = greatest(n.last_event_at, $6),"
-											  "              last_occurred_at = greatest(n.last_occurred_at, agg.last_occ),"
-											  "              seq_min = least(n.seq_min, agg.smin),"
-											  "              seq_max = greatest(n.seq_max, agg.smax),"
-											  "              seq_count = n.seq_count + agg.scount,"
-											  "              stale = false"
-											  "         FROM agg"
-											  "        WHERE n.node_id = agg.node_id"
-											  "          AND n.node_id IN (SELECT locked.node_id FROM locked)"
-											  "       RETURNING n.node_id, n.seq_min, n.seq_max, n.seq_count, agg.scount)"
-											  " SELECT u.node_id, u.seq_max - u.seq_min + 1 - u.seq_count,"
-											  "        u.seq_min, u.seq_max, u.seq_count, u.scount, locked.was_stale"
-											  "   FROM u JOIN locked ON locked.node_id = u.node_id", 6, t);
+									  "WITH agg AS (SELECT * FROM unnest($1, $2, $3, $4, $5)"
+									  "                     AS u(node_id, smin, smax, scount, last_occ)),"
+									  " locked AS (SELECT a.node_id, n.ctid, n.was_stale"
+									  "              FROM (SELECT agg.node_id FROM agg ORDER BY agg.node_id) a"
+									  "             CROSS JOIN LATERAL"
+									  "                   (SELECT n.ctid, n.stale AS was_stale FROM stockroute.node n"
+									  "                     WHERE n.node_id = a.node_id FOR NO KEY UPDATE OF n) n),"
+									  " u AS (UPDATE stockroute.node n"
+									  "          SET last_event_at = greatest(n.last_event_at, $6),"
+									  "              last_occurred_at = greatest(n.last_occurred_at, agg.last_occ),"
+									  "              seq_min = least(n.seq_min, agg.smin),"
+									  "              seq_max = greatest(n.seq_max, agg.smax),"
+									  "              seq_count = n.seq_count + agg.scount,"
+									  "              stale = false"
+									  "         FROM locked JOIN agg ON agg.node_id = locked.node_id"
+									  "        WHERE n.ctid = ANY (ARRAY(SELECT locked.ctid FROM locked))"
+									  "          AND n.ctid = locked.ctid"
+									  "       RETURNING n.node_id, n.seq_min, n.seq_max, n.seq_count, agg.scount)"
+									  " SELECT u.node_id, u.seq_max - u.seq_min + 1 - u.seq_count,"
+									  "        u.seq_min, u.seq_max, u.seq_count, u.scount, locked.was_stale"
+									  "   FROM u JOIN locked ON locked.node_id = u.node_id", 6, t);
 		}
 		spi_run(plan_nodes_seen, args, SPI_OK_SELECT, "node bookkeeping");
 		n = (int) SPI_processed;
@@ -2400,10 +2439,13 @@ ingest_events(PG_FUNCTION_ARGS)
 	parse_events(&b, events);
 
 	/*
-	 * Every statement below looks up a batch of keys; each key is an index
-	 * probe, whatever the statistics say.  Plans are kept for the backend's
-	 * life: one made while event was small (a fresh install, a truncate)
-	 * would otherwise hash the whole table once per batch ever after.
+	 * Every statement below looks up a batch of keys, each key by one index
+	 * probe (a LATERAL subquery per array element, or a ctid), whatever the
+	 * statistics say: plans are kept for the backend's life, and one made
+	 * while event was small (a fresh install, a truncate) would otherwise
+	 * hash or rescan the whole table once per batch ever after.  The
+	 * planner settings hold the remaining choices (a single table) to
+	 * index scans.
 	 */
 	gucs = NewGUCNestLevel();
 	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
@@ -2411,6 +2453,8 @@ ingest_events(PG_FUNCTION_ARGS)
 	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_material", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
