@@ -463,14 +463,19 @@ CREATE TABLE stockroute.alert (
     detail          jsonb NOT NULL DEFAULT '{}',
     status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
     raised_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    resolved_at     timestamptz
+    resolved_at     timestamptz,
+    -- the lot a shortfall names (sql/40_sync.sql)
+    lot_code        text
 );
 
--- an open alert is not raised twice
-CREATE UNIQUE INDEX alert_open_idx ON stockroute.alert (kind, coalesce(node_id, ''), coalesce(sku, ''))
+-- an open alert is not raised twice (a lot's shortfall is its own alert)
+CREATE UNIQUE INDEX alert_open_idx
+    ON stockroute.alert (kind, coalesce(node_id, ''), coalesce(sku, ''), coalesce(lot_code, ''))
     WHERE status = 'open';
 
 COMMENT ON TABLE stockroute.alert IS 'Operational alerts: low stock, stale node, shortfall, sync gap, drift';
+COMMENT ON COLUMN stockroute.alert.lot_code IS
+    'the lot of a lot shortfall (its on_hand below its reserved); NULL for alerts about a stock row or a node';
 
 CREATE TABLE stockroute.outbox (
     outbox_id       uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,

@@ -33,6 +33,11 @@ COMMENT ON COLUMN stockroute.reconcile_run.low_stock IS 'low-stock alerts it ope
 SELECT pg_catalog.pg_extension_config_dump('stockroute.reconcile_run', '');
 SELECT pg_catalog.pg_extension_config_dump('stockroute.reconcile_run_run_id_seq', '');
 
+-- reconcile()'s low-stock check reads only rows with a reorder point.  The
+-- predicate names reorder_point alone, which ingest and reservations never
+-- write, so their updates of on_hand and reserved stay HOT.
+CREATE INDEX stock_reorder_idx ON stockroute.stock (node_id, sku) WHERE reorder_point > 0;
+
 -- Placing units ---------------------------------------------------------------
 
 -- Hold up to qty units of an order line on other nodes, chosen by plan()
@@ -130,6 +135,126 @@ $$;
 COMMENT ON FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb, boolean) IS
     'Internal: hold up to qty units of an order line on routable nodes other than exclude_node (plan() with the order''s ship_to, else most available first; with nowait, nodes whose stock row is locked elsewhere are skipped); returns {placed, reservations, method}';
 
+-- Shortfalls ------------------------------------------------------------------
+
+-- Move the held reservations of a short stock row (lot_code NULL) or lot
+-- off it, newest first, until `excess` units are freed: released, or
+-- reduced when only part is needed.  Each freed part is placed again under
+-- the same order line: a lot's first on other unexpired lots of the SKU at
+-- the same node (soonest expiry first), then, like a stock row's, by
+-- place_units() on other nodes; what cannot be placed goes to backorder.
+-- Committed reservations are never moved.  Every move is a decision of
+-- kind 'reroute'.  The caller holds the stock row's lock (and the lot's).
+CREATE FUNCTION stockroute.shortfall_reroute(p_node_id text, p_sku text, p_lot_code text,
+                                             p_excess bigint, p_on_hand bigint, p_reserved bigint)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    excess      bigint := p_excess;
+    h           record;
+    l           record;
+    take        bigint;
+    placed      bigint;
+    res         jsonb;
+    r           jsonb;
+    pl          jsonb;
+    u_rerouted  bigint := 0;
+    u_backorder bigint := 0;
+BEGIN
+    FOR h IN
+        SELECT r.sku, r.reservation_id, r.order_ref, r.line_ref, r.qty
+          FROM stockroute.reservation r
+         WHERE r.node_id = p_node_id AND r.sku = p_sku AND r.status = 'held'
+           AND (p_lot_code IS NULL OR r.lot_code = p_lot_code)
+         ORDER BY r.created_at DESC, r.reservation_id DESC
+    LOOP
+        EXIT WHEN excess <= 0;
+        take := least(h.qty, excess);
+        IF take = h.qty THEN
+            UPDATE stockroute.reservation r SET status = 'released'
+             WHERE r.sku = h.sku AND r.reservation_id = h.reservation_id AND r.status = 'held';
+        ELSE
+            UPDATE stockroute.reservation r SET qty = r.qty - take
+             WHERE r.sku = h.sku AND r.reservation_id = h.reservation_id AND r.status = 'held';
+        END IF;
+        IF NOT FOUND THEN
+            CONTINUE;
+        END IF;
+        excess := excess - take;
+
+        -- a short lot: the node's other lots first
+        placed := 0;
+        res := '[]';
+        IF p_lot_code IS NOT NULL THEN
+            FOR l IN
+                SELECT o.lot_code, o.on_hand - o.reserved AS free
+                  FROM stockroute.lot o
+                 WHERE o.node_id = p_node_id AND o.sku = p_sku AND o.lot_code <> p_lot_code
+                   AND o.on_hand - o.reserved > 0
+                   AND (o.expires_on IS NULL OR o.expires_on >= current_date)
+                 ORDER BY o.expires_on NULLS LAST, o.lot_code
+            LOOP
+                EXIT WHEN placed >= take;
+                BEGIN
+                    r := stockroute.reserve(h.order_ref, h.line_ref, p_sku, p_node_id,
+                                            least(l.free, take - placed), lot_code => l.lot_code);
+                    placed := placed + (r->>'qty')::bigint;
+                    res := res || jsonb_build_array(r - 'idempotent_replay');
+                EXCEPTION
+                    WHEN SQLSTATE 'SR001' OR SQLSTATE 'SR009' OR deadlock_detected OR lock_not_available THEN
+                        NULL;
+                END;
+            END LOOP;
+        END IF;
+        IF placed < take THEN
+            pl := stockroute.place_units(h.order_ref, h.line_ref, p_sku, take - placed, p_node_id, NULL);
+            pl := jsonb_build_object('placed', placed + (pl->>'placed')::bigint,
+                                     'reservations', res || (pl->'reservations'),
+                                     'method', pl->'method');
+        ELSE
+            pl := jsonb_build_object('placed', placed, 'reservations', res, 'method', 'lot');
+        END IF;
+        placed := (pl->>'placed')::bigint;
+        u_rerouted := u_rerouted + placed;
+        IF take > placed THEN
+            u_backorder := u_backorder + take - placed;
+            WITH b AS (
+                INSERT INTO stockroute.backorder AS b (order_ref, line_ref, sku, qty, order_doc)
+                VALUES (h.order_ref, h.line_ref, p_sku, take - placed,
+                        coalesce((SELECT dd.input FROM stockroute.decision dd
+                                   WHERE dd.order_ref = h.order_ref AND dd.kind = 'allocate'
+                                   ORDER BY dd.created_at DESC LIMIT 1),
+                                 jsonb_build_object('order_ref', h.order_ref)))
+                ON CONFLICT (order_ref, line_ref) WHERE status = 'open'
+                DO UPDATE SET qty = b.qty + EXCLUDED.qty, updated_at = now()
+                RETURNING b.backorder_id, b.qty)
+            INSERT INTO stockroute.outbox (topic, order_ref, node_id, payload)
+            SELECT 'backorder', h.order_ref, p_node_id,
+                   jsonb_build_object('backorder_id', b.backorder_id, 'order_ref', h.order_ref,
+                                      'line_ref', h.line_ref, 'sku', p_sku, 'qty', b.qty,
+                                      'reason', 'shortfall')
+                   || CASE WHEN p_lot_code IS NOT NULL THEN jsonb_build_object('lot_code', p_lot_code)
+                           ELSE '{}' END
+              FROM b;
+        END IF;
+        INSERT INTO stockroute.decision (order_ref, kind, input, output)
+        VALUES (h.order_ref, 'reroute',
+                jsonb_build_object('reason', 'shortfall', 'node_id', p_node_id, 'sku', p_sku,
+                                   'line_ref', h.line_ref, 'qty', take,
+                                   'on_hand', p_on_hand, 'reserved', p_reserved)
+                || CASE WHEN p_lot_code IS NOT NULL THEN jsonb_build_object('lot_code', p_lot_code)
+                        ELSE '{}' END,
+                pl || jsonb_build_object('backordered', take - placed));
+    END LOOP;
+    RETURN jsonb_build_object('rerouted', u_rerouted, 'backordered', u_backorder);
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.shortfall_reroute(text, text, text, bigint, bigint, bigint) IS
+    'Internal (reconcile): free up to excess held units of a short stock row or lot (newest holds first) and place them again (other lots of the node first for a lot, then other nodes), the rest to backorder; returns {rerouted, backordered}';
+
 -- reconcile -------------------------------------------------------------------
 
 CREATE FUNCTION stockroute.reconcile()
@@ -145,6 +270,7 @@ DECLARE
     n_stale     integer := 0;
     n_fresh     integer := 0;
     n_short     integer := 0;
+    n_lot_short integer := 0;
     u_rerouted  bigint := 0;
     u_backorder bigint := 0;
     n_bo_filled integer := 0;
@@ -152,10 +278,14 @@ DECLARE
     n_low       integer := 0;
     n_gap       integer := 0;
     n_resolved  integer := 0;
+    drift_n     text[];
+    drift_s     text[];
+    short_n     text[];
+    short_s     text[];
     d           record;
-    h           record;
-    excess      bigint;
-    take        bigint;
+    lt          record;
+    s_on_hand   bigint;
+    s_reserved  bigint;
     pl          jsonb;
     rep         jsonb;
     reply       jsonb;
@@ -169,12 +299,15 @@ BEGIN
     VALUES (t0, t0, '{}') RETURNING run_id INTO run;
 
     -- 1. holds past their expiry lapse (the triggers release the units);
-    -- their stock rows are locked first, in (node_id, sku) order
-    PERFORM 1 FROM stockroute.stock s
-     WHERE (s.node_id, s.sku) IN (SELECT r.node_id, r.sku FROM stockroute.reservation r
-                                   WHERE r.status = 'held' AND r.expires_at < now())
-     ORDER BY s.node_id, s.sku
-       FOR NO KEY UPDATE OF s;
+    -- their stock rows are locked first, in (node_id, sku) order, one index
+    -- probe per row (however large stock is)
+    PERFORM 1
+       FROM (SELECT DISTINCT r.node_id, r.sku FROM stockroute.reservation r
+              WHERE r.status = 'held' AND r.expires_at < now()
+              ORDER BY 1, 2) x
+      CROSS JOIN LATERAL (SELECT 1 FROM stockroute.stock s
+                           WHERE s.node_id = x.node_id AND s.sku = x.sku
+                             FOR NO KEY UPDATE OF s) l;
     WITH x AS (
         UPDATE stockroute.reservation r SET status = 'expired'
          WHERE r.status = 'held' AND r.expires_at < now()
@@ -190,14 +323,29 @@ BEGIN
         RETURNING 1)
     SELECT count(*), coalesce(sum(x.qty), 0) INTO n_expired, u_expired FROM x;
 
-    -- 2. invariant 2: reserved = the active reservations, else repair and say so
+    -- 2. invariant 2: reserved = the active reservations, else repair and
+    -- say so.  One pass over stock: a row can break it only with reserved
+    -- <> 0 or with active reservations, so the scan keeps only those (and
+    -- rows with negative on_hand, short with nothing reserved) and meets
+    -- the reservations' sums in a full join.  The same pass finds the rows
+    -- short of what they promised, for step 4.
+    SELECT array_agg(x.node_id ORDER BY x.node_id, x.sku) FILTER (WHERE x.drift),
+           array_agg(x.sku ORDER BY x.node_id, x.sku) FILTER (WHERE x.drift),
+           array_agg(x.node_id ORDER BY x.node_id, x.sku) FILTER (WHERE x.drift OR x.short),
+           array_agg(x.sku ORDER BY x.node_id, x.sku) FILTER (WHERE x.drift OR x.short)
+      INTO drift_n, drift_s, short_n, short_s
+      FROM (SELECT coalesce(s.node_id, a.node_id) AS node_id, coalesce(s.sku, a.sku) AS sku,
+                   coalesce(s.reserved, 0) <> coalesce(a.active, 0) AS drift,
+                   coalesce(s.on_hand < s.reserved, false) AS short
+              FROM (SELECT s.node_id, s.sku, s.reserved, s.on_hand FROM stockroute.stock s
+                     WHERE s.reserved <> 0 OR s.on_hand < 0) s
+              FULL JOIN (SELECT r.node_id, r.sku, sum(r.qty) AS active
+                           FROM stockroute.reservation r WHERE r.status IN ('held', 'committed')
+                          GROUP BY 1, 2) a
+                ON a.node_id = s.node_id AND a.sku = s.sku) x
+     WHERE x.drift OR x.short;
     FOR d IN
-        SELECT s.node_id, s.sku
-          FROM stockroute.stock s
-          LEFT JOIN (SELECT r.node_id, r.sku, sum(r.qty) AS active
-                       FROM stockroute.reservation r WHERE r.status IN ('held', 'committed')
-                      GROUP BY 1, 2) a ON a.node_id = s.node_id AND a.sku = s.sku
-         WHERE s.reserved <> coalesce(a.active, 0)
+        SELECT u.node_id, u.sku FROM unnest(drift_n, drift_s) AS u(node_id, sku)
         UNION
         SELECT l.node_id, l.sku
           FROM stockroute.lot l
@@ -260,82 +408,79 @@ BEGIN
                                        'received', d.seq_count, 'missing', d.missing, 'run_id', run));
     END LOOP;
 
-    -- 4. shortfalls (invariant 4): physical stock below what is promised.
-    -- Held reservations there, newest first, give up the excess: it is
-    -- placed on other nodes, or backordered.  Committed (paid) ones stay:
-    -- the alert asks a person.
+    -- 4. invariant 4's other half: physical truth left a stock row (or a
+    -- lot) short of what it promised.  The newest held reservations there
+    -- give up the excess and their units are placed elsewhere, else
+    -- backordered (shortfall_reroute).  Committed (paid) ones stay: the
+    -- alert asks a person.  The stock rows are locked in (node_id, sku)
+    -- order, each one's short lots (in lot_code order) before the row
+    -- itself.
     FOR d IN
-        SELECT s.node_id, s.sku, s.on_hand, s.reserved
+        SELECT s.node_id, s.sku
           FROM stockroute.stock s
-         WHERE s.on_hand < s.reserved
+         WHERE (s.node_id, s.sku) IN (SELECT u.node_id, u.sku FROM unnest(short_n, short_s) AS u(node_id, sku)
+                                      UNION
+                                      SELECT l.node_id, l.sku FROM stockroute.lot l
+                                       WHERE l.on_hand < l.reserved)
          ORDER BY s.node_id, s.sku
            FOR NO KEY UPDATE OF s
     LOOP
-        n_short := n_short + 1;
-        excess := d.reserved - greatest(d.on_hand, 0);
-        FOR h IN
-            SELECT r.sku, r.reservation_id, r.order_ref, r.line_ref, r.qty
-              FROM stockroute.reservation r
-             WHERE r.node_id = d.node_id AND r.sku = d.sku AND r.status = 'held'
-             ORDER BY r.created_at DESC, r.reservation_id DESC
+        FOR lt IN
+            SELECT l.lot_code, l.on_hand, l.reserved
+              FROM stockroute.lot l
+             WHERE l.node_id = d.node_id AND l.sku = d.sku AND l.on_hand < l.reserved
+             ORDER BY l.lot_code
+               FOR NO KEY UPDATE OF l
         LOOP
-            EXIT WHEN excess <= 0;
-            take := least(h.qty, excess);
-            IF take = h.qty THEN
-                UPDATE stockroute.reservation r SET status = 'released'
-                 WHERE r.sku = h.sku AND r.reservation_id = h.reservation_id AND r.status = 'held';
-            ELSE
-                UPDATE stockroute.reservation r SET qty = r.qty - take
-                 WHERE r.sku = h.sku AND r.reservation_id = h.reservation_id AND r.status = 'held';
+            n_lot_short := n_lot_short + 1;
+            rep := stockroute.shortfall_reroute(d.node_id, d.sku, lt.lot_code,
+                                                lt.reserved - greatest(lt.on_hand, 0), lt.on_hand, lt.reserved);
+            u_rerouted := u_rerouted + (rep->>'rerouted')::bigint;
+            u_backorder := u_backorder + (rep->>'backordered')::bigint;
+            SELECT l.on_hand, l.reserved INTO lt.on_hand, lt.reserved
+              FROM stockroute.lot l
+             WHERE l.node_id = d.node_id AND l.sku = d.sku AND l.lot_code = lt.lot_code;
+            IF lt.on_hand < lt.reserved THEN
+                PERFORM stockroute.raise_alert('shortfall', d.node_id, d.sku,
+                            jsonb_build_object('on_hand', lt.on_hand, 'reserved', lt.reserved,
+                                               'short', lt.reserved - lt.on_hand, 'source', 'reconcile',
+                                               'run_id', run, 'lot_code', lt.lot_code),
+                            lt.lot_code);
             END IF;
-            IF NOT FOUND THEN
-                CONTINUE;
-            END IF;
-            excess := excess - take;
-            pl := stockroute.place_units(h.order_ref, h.line_ref, h.sku, take, d.node_id, NULL);
-            u_rerouted := u_rerouted + (pl->>'placed')::bigint;
-            IF take > (pl->>'placed')::bigint THEN
-                u_backorder := u_backorder + take - (pl->>'placed')::bigint;
-                WITH b AS (
-                    INSERT INTO stockroute.backorder AS b (order_ref, line_ref, sku, qty, order_doc)
-                    VALUES (h.order_ref, h.line_ref, h.sku, take - (pl->>'placed')::bigint,
-                            coalesce((SELECT dd.input FROM stockroute.decision dd
-                                       WHERE dd.order_ref = h.order_ref AND dd.kind = 'allocate'
-                                       ORDER BY dd.created_at DESC LIMIT 1),
-                                     jsonb_build_object('order_ref', h.order_ref)))
-                    ON CONFLICT (order_ref, line_ref) WHERE status = 'open'
-                    DO UPDATE SET qty = b.qty + EXCLUDED.qty, updated_at = now()
-                    RETURNING b.backorder_id, b.qty)
-                INSERT INTO stockroute.outbox (topic, order_ref, node_id, payload)
-                SELECT 'backorder', h.order_ref, d.node_id,
-                       jsonb_build_object('backorder_id', b.backorder_id, 'order_ref', h.order_ref,
-                                          'line_ref', h.line_ref, 'sku', h.sku, 'qty', b.qty,
-                                          'reason', 'shortfall')
-                  FROM b;
-            END IF;
-            INSERT INTO stockroute.decision (order_ref, kind, input, output)
-            VALUES (h.order_ref, 'reroute',
-                    jsonb_build_object('reason', 'shortfall', 'node_id', d.node_id, 'sku', h.sku,
-                                       'line_ref', h.line_ref, 'qty', take,
-                                       'on_hand', d.on_hand, 'reserved', d.reserved),
-                    pl || jsonb_build_object('backordered', take - (pl->>'placed')::bigint));
         END LOOP;
-        SELECT s.on_hand, s.reserved INTO d.on_hand, d.reserved
+
+        SELECT s.on_hand, s.reserved INTO s_on_hand, s_reserved
           FROM stockroute.stock s WHERE s.node_id = d.node_id AND s.sku = d.sku;
-        IF d.on_hand < d.reserved THEN
+        CONTINUE WHEN s_on_hand >= s_reserved;
+        n_short := n_short + 1;
+        rep := stockroute.shortfall_reroute(d.node_id, d.sku, NULL,
+                                            s_reserved - greatest(s_on_hand, 0), s_on_hand, s_reserved);
+        u_rerouted := u_rerouted + (rep->>'rerouted')::bigint;
+        u_backorder := u_backorder + (rep->>'backordered')::bigint;
+        SELECT s.on_hand, s.reserved INTO s_on_hand, s_reserved
+          FROM stockroute.stock s WHERE s.node_id = d.node_id AND s.sku = d.sku;
+        IF s_on_hand < s_reserved THEN
             PERFORM stockroute.raise_alert('shortfall', d.node_id, d.sku,
-                        jsonb_build_object('on_hand', d.on_hand, 'reserved', d.reserved,
-                                           'short', d.reserved - d.on_hand, 'source', 'reconcile',
+                        jsonb_build_object('on_hand', s_on_hand, 'reserved', s_reserved,
+                                           'short', s_reserved - s_on_hand, 'source', 'reconcile',
                                            'run_id', run));
         END IF;
     END LOOP;
+    -- stand down where the stock row or lot is no longer short
     WITH u AS (
         UPDATE stockroute.alert a SET status = 'resolved', resolved_at = now()
           FROM stockroute.stock s
-         WHERE a.kind = 'shortfall' AND a.status = 'open'
+         WHERE a.kind = 'shortfall' AND a.status = 'open' AND a.lot_code IS NULL
            AND s.node_id = a.node_id AND s.sku = a.sku AND s.on_hand >= s.reserved
+        RETURNING 1),
+    lu AS (
+        UPDATE stockroute.alert a SET status = 'resolved', resolved_at = now()
+          FROM stockroute.lot l
+         WHERE a.kind = 'shortfall' AND a.status = 'open' AND a.lot_code IS NOT NULL
+           AND l.node_id = a.node_id AND l.sku = a.sku AND l.lot_code = a.lot_code
+           AND l.on_hand >= l.reserved
         RETURNING 1)
-    SELECT n_resolved + count(*) INTO n_resolved FROM u;
+    SELECT n_resolved + (SELECT count(*) FROM u) + (SELECT count(*) FROM lu) INTO n_resolved;
 
     -- 5. open backorders, by priority then age, where routable stock now
     -- exists (fill_backorders, sql/70_supply.sql; it also moves the promise
@@ -344,17 +489,37 @@ BEGIN
     n_bo_filled := (pl ->> 'filled')::integer;
     u_bo_filled := (pl ->> 'units')::bigint;
 
-    -- 6. low stock: available at or below the reorder point
-    SELECT count(*) FILTER (WHERE stockroute.raise_alert('low_stock', s.node_id, s.sku,
-                                jsonb_build_object('available', s.available,
-                                                   'reorder_point', s.reorder_point,
-                                                   'on_hand', s.on_hand, 'run_id', run)))
-      INTO n_low
-      FROM stockroute.stock s
-     WHERE s.reorder_point > 0 AND s.available <= s.reorder_point
-       AND NOT EXISTS (SELECT 1 FROM stockroute.alert a
-                        WHERE a.kind = 'low_stock' AND a.status = 'open'
-                          AND coalesce(a.node_id, '') = s.node_id AND coalesce(a.sku, '') = s.sku);
+    -- 6. low stock: available at or below the reorder point.  Set-based:
+    -- the rows come from the partial index on reorder_point > 0, the open
+    -- alert of each is found by the unique index alert_open_idx (ON
+    -- CONFLICT), and only new ones go to the outbox and NOTIFY.
+    WITH low AS (
+        SELECT s.node_id, s.sku,
+               jsonb_build_object('available', s.available, 'reorder_point', s.reorder_point,
+                                  'on_hand', s.on_hand, 'run_id', run) AS detail
+          FROM stockroute.stock s
+         WHERE s.reorder_point > 0 AND s.available <= s.reorder_point
+         ORDER BY s.node_id, s.sku),
+    ins AS (
+        INSERT INTO stockroute.alert AS a (kind, node_id, sku, detail)
+        SELECT 'low_stock', low.node_id, low.sku, low.detail FROM low
+        ON CONFLICT (kind, coalesce(node_id, ''), coalesce(sku, ''), coalesce(lot_code, ''))
+           WHERE status = 'open'
+        DO NOTHING
+        RETURNING a.alert_id, a.node_id, a.sku, a.detail),
+    ob AS (
+        INSERT INTO stockroute.outbox (topic, node_id, payload)
+        SELECT 'alert', ins.node_id,
+               jsonb_build_object('alert_id', ins.alert_id, 'kind', 'low_stock', 'node_id', ins.node_id,
+                                  'sku', ins.sku, 'detail', ins.detail)
+          FROM ins
+        RETURNING 1)
+    SELECT count(*) INTO n_low
+      FROM (SELECT pg_notify('stockroute',
+                             jsonb_build_object('topic', 'alert', 'alert_id', ins.alert_id, 'kind', 'low_stock',
+                                                'node_id', left(ins.node_id, 200),
+                                                'sku', left(ins.sku, 200))::text)
+              FROM ins) n;
     WITH u AS (
         UPDATE stockroute.alert a SET status = 'resolved', resolved_at = now()
           FROM stockroute.stock s
@@ -370,7 +535,8 @@ BEGIN
         'drift', n_drift,
         'stale', n_stale, 'stale_cleared', n_fresh,
         'sync_gaps', n_gap,
-        'shortfall', n_short, 'rerouted_units', u_rerouted, 'backordered_units', u_backorder,
+        'shortfall', n_short, 'lot_shortfall', n_lot_short,
+        'rerouted_units', u_rerouted, 'backordered_units', u_backorder,
         'backorders_filled', n_bo_filled, 'backorder_units_placed', u_bo_filled,
         'low_stock', n_low,
         'alerts_resolved', n_resolved);
@@ -387,7 +553,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION stockroute.reconcile() IS
-    'Periodic repair: expire lapsed holds, verify and repair invariant 2, flag stale nodes and sync gaps, re-route held units off short nodes, fill backorders, raise low-stock alerts; records the run in reconcile_run and returns its summary ({"skipped": true} when another run is in progress)';
+    'Periodic repair: expire lapsed holds, verify and repair invariant 2, flag stale nodes and sync gaps, re-route held units off short stock rows and lots, fill backorders, raise low-stock alerts; records the run in reconcile_run and returns its summary ({"skipped": true} when another run is in progress)';
 
 -- Scheduling with pg_cron -----------------------------------------------------
 
@@ -487,9 +653,10 @@ COMMENT ON VIEW stockroute.network_position IS
 
 CREATE VIEW stockroute.discrepancy AS
 SELECT a.alert_id, a.kind, a.node_id, a.sku, a.status, a.detail, a.raised_at, a.resolved_at,
-       (a.detail->>'run_id')::bigint AS run_id
+       (a.detail->>'run_id')::bigint AS run_id,
+       a.lot_code
   FROM stockroute.alert a
  WHERE a.kind IN ('drift', 'shortfall', 'sync_gap', 'stale_node');
 
 COMMENT ON VIEW stockroute.discrepancy IS
-    'What sync and reconciliation found wrong between the record and the locations (drift, shortfall, sync gap, stale node), when, and the reconcile run that last saw it (NULL: seen by ingest only)';
+    'What sync and reconciliation found wrong between the record and the locations (drift, shortfall, sync gap, stale node), when, the reconcile run that last saw it (NULL: seen by ingest only), and the lot of a lot shortfall';

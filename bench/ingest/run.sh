@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/ingest/run.sh — throughput of stockroute.ingest() in batches of 1000
 # against a per-event PL/pgSQL baseline over the same events, and the time
-# of one reconcile() over 1M stock rows and 100k holds.
+# of one reconcile() over 1M stock rows and 100k holds.  Prints the load
+# average around each part: the machine is shared.
 #
 #   PGHOST=... PGPORT=... bash bench/ingest/run.sh            # defaults below
 #   bash bench/ingest/run.sh --virtualenv                     # in a throwaway cluster
@@ -28,14 +29,22 @@ dropdb --if-exists "$DB" >/dev/null
 createdb "$DB"
 psql() { command psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
 
+load() { echo "   (load average: $(cut -d' ' -f1-3 /proc/loadavg))"; }
+
 psql -v events="$EVENTS" -v batch="$BATCH" -f setup_ingest.sql
-echo "== ingest: $EVENTS events in batches of $BATCH (set-based) vs per-event PL/pgSQL baseline"
-psql -At -c "CALL bench.run_ingest('set')"
-psql -At -c "CALL bench.run_ingest('baseline')"
+echo "== ingest: $EVENTS events in batches of $BATCH (stockroute.ingest) vs per-event PL/pgSQL baseline"
+for mode in set baseline; do
+    psql -c "CALL bench.reset()" -c "VACUUM ANALYZE stockroute.stock, stockroute.event, stockroute.node"
+    load
+    psql -At -c "CALL bench.run_ingest('$mode')"
+done
+load
 psql -At -c "SELECT bench.compare()"
 
 echo "== reconcile: $((STOCK_NODES * STOCK_SKUS)) stock rows, $HOLDS holds ($EXPIRED_PCT% past expiry)"
 psql -v nodes="$STOCK_NODES" -v skus="$STOCK_SKUS" -v holds="$HOLDS" -v expired_pct="$EXPIRED_PCT" \
      -f setup_reconcile.sql
+load
 psql -At -c "SELECT 'reconcile (1st run): ' || (stockroute.reconcile())::text"
 psql -At -c "SELECT 'reconcile (2nd run, steady state): ' || (stockroute.reconcile())::text"
+load

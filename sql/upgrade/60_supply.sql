@@ -117,6 +117,7 @@ DECLARE
     n_stale     integer := 0;
     n_fresh     integer := 0;
     n_short     integer := 0;
+    n_lot_short integer := 0;
     u_rerouted  bigint := 0;
     u_backorder bigint := 0;
     n_bo_filled integer := 0;
@@ -124,10 +125,14 @@ DECLARE
     n_low       integer := 0;
     n_gap       integer := 0;
     n_resolved  integer := 0;
+    drift_n     text[];
+    drift_s     text[];
+    short_n     text[];
+    short_s     text[];
     d           record;
-    h           record;
-    excess      bigint;
-    take        bigint;
+    lt          record;
+    s_on_hand   bigint;
+    s_reserved  bigint;
     pl          jsonb;
     rep         jsonb;
     reply       jsonb;
@@ -141,12 +146,15 @@ BEGIN
     VALUES (t0, t0, '{}') RETURNING run_id INTO run;
 
     -- 1. holds past their expiry lapse (the triggers release the units);
-    -- their stock rows are locked first, in (node_id, sku) order
-    PERFORM 1 FROM stockroute.stock s
-     WHERE (s.node_id, s.sku) IN (SELECT r.node_id, r.sku FROM stockroute.reservation r
-                                   WHERE r.status = 'held' AND r.expires_at < now())
-     ORDER BY s.node_id, s.sku
-       FOR NO KEY UPDATE OF s;
+    -- their stock rows are locked first, in (node_id, sku) order, one index
+    -- probe per row (however large stock is)
+    PERFORM 1
+       FROM (SELECT DISTINCT r.node_id, r.sku FROM stockroute.reservation r
+              WHERE r.status = 'held' AND r.expires_at < now()
+              ORDER BY 1, 2) x
+      CROSS JOIN LATERAL (SELECT 1 FROM stockroute.stock s
+                           WHERE s.node_id = x.node_id AND s.sku = x.sku
+                             FOR NO KEY UPDATE OF s) l;
     WITH x AS (
         UPDATE stockroute.reservation r SET status = 'expired'
          WHERE r.status = 'held' AND r.expires_at < now()
@@ -162,14 +170,29 @@ BEGIN
         RETURNING 1)
     SELECT count(*), coalesce(sum(x.qty), 0) INTO n_expired, u_expired FROM x;
 
-    -- 2. invariant 2: reserved = the active reservations, else repair and say so
+    -- 2. invariant 2: reserved = the active reservations, else repair and
+    -- say so.  One pass over stock: a row can break it only with reserved
+    -- <> 0 or with active reservations, so the scan keeps only those (and
+    -- rows with negative on_hand, short with nothing reserved) and meets
+    -- the reservations' sums in a full join.  The same pass finds the rows
+    -- short of what they promised, for step 4.
+    SELECT array_agg(x.node_id ORDER BY x.node_id, x.sku) FILTER (WHERE x.drift),
+           array_agg(x.sku ORDER BY x.node_id, x.sku) FILTER (WHERE x.drift),
+           array_agg(x.node_id ORDER BY x.node_id, x.sku) FILTER (WHERE x.drift OR x.short),
+           array_agg(x.sku ORDER BY x.node_id, x.sku) FILTER (WHERE x.drift OR x.short)
+      INTO drift_n, drift_s, short_n, short_s
+      FROM (SELECT coalesce(s.node_id, a.node_id) AS node_id, coalesce(s.sku, a.sku) AS sku,
+                   coalesce(s.reserved, 0) <> coalesce(a.active, 0) AS drift,
+                   coalesce(s.on_hand < s.reserved, false) AS short
+              FROM (SELECT s.node_id, s.sku, s.reserved, s.on_hand FROM stockroute.stock s
+                     WHERE s.reserved <> 0 OR s.on_hand < 0) s
+              FULL JOIN (SELECT r.node_id, r.sku, sum(r.qty) AS active
+                           FROM stockroute.reservation r WHERE r.status IN ('held', 'committed')
+                          GROUP BY 1, 2) a
+                ON a.node_id = s.node_id AND a.sku = s.sku) x
+     WHERE x.drift OR x.short;
     FOR d IN
-        SELECT s.node_id, s.sku
-          FROM stockroute.stock s
-          LEFT JOIN (SELECT r.node_id, r.sku, sum(r.qty) AS active
-                       FROM stockroute.reservation r WHERE r.status IN ('held', 'committed')
-                      GROUP BY 1, 2) a ON a.node_id = s.node_id AND a.sku = s.sku
-         WHERE s.reserved <> coalesce(a.active, 0)
+        SELECT u.node_id, u.sku FROM unnest(drift_n, drift_s) AS u(node_id, sku)
         UNION
         SELECT l.node_id, l.sku
           FROM stockroute.lot l
@@ -232,82 +255,79 @@ BEGIN
                                        'received', d.seq_count, 'missing', d.missing, 'run_id', run));
     END LOOP;
 
-    -- 4. shortfalls (invariant 4): physical stock below what is promised.
-    -- Held reservations there, newest first, give up the excess: it is
-    -- placed on other nodes, or backordered.  Committed (paid) ones stay:
-    -- the alert asks a person.
+    -- 4. invariant 4's other half: physical truth left a stock row (or a
+    -- lot) short of what it promised.  The newest held reservations there
+    -- give up the excess and their units are placed elsewhere, else
+    -- backordered (shortfall_reroute).  Committed (paid) ones stay: the
+    -- alert asks a person.  The stock rows are locked in (node_id, sku)
+    -- order, each one's short lots (in lot_code order) before the row
+    -- itself.
     FOR d IN
-        SELECT s.node_id, s.sku, s.on_hand, s.reserved
+        SELECT s.node_id, s.sku
           FROM stockroute.stock s
-         WHERE s.on_hand < s.reserved
+         WHERE (s.node_id, s.sku) IN (SELECT u.node_id, u.sku FROM unnest(short_n, short_s) AS u(node_id, sku)
+                                      UNION
+                                      SELECT l.node_id, l.sku FROM stockroute.lot l
+                                       WHERE l.on_hand < l.reserved)
          ORDER BY s.node_id, s.sku
            FOR NO KEY UPDATE OF s
     LOOP
-        n_short := n_short + 1;
-        excess := d.reserved - greatest(d.on_hand, 0);
-        FOR h IN
-            SELECT r.sku, r.reservation_id, r.order_ref, r.line_ref, r.qty
-              FROM stockroute.reservation r
-             WHERE r.node_id = d.node_id AND r.sku = d.sku AND r.status = 'held'
-             ORDER BY r.created_at DESC, r.reservation_id DESC
+        FOR lt IN
+            SELECT l.lot_code, l.on_hand, l.reserved
+              FROM stockroute.lot l
+             WHERE l.node_id = d.node_id AND l.sku = d.sku AND l.on_hand < l.reserved
+             ORDER BY l.lot_code
+               FOR NO KEY UPDATE OF l
         LOOP
-            EXIT WHEN excess <= 0;
-            take := least(h.qty, excess);
-            IF take = h.qty THEN
-                UPDATE stockroute.reservation r SET status = 'released'
-                 WHERE r.sku = h.sku AND r.reservation_id = h.reservation_id AND r.status = 'held';
-            ELSE
-                UPDATE stockroute.reservation r SET qty = r.qty - take
-                 WHERE r.sku = h.sku AND r.reservation_id = h.reservation_id AND r.status = 'held';
+            n_lot_short := n_lot_short + 1;
+            rep := stockroute.shortfall_reroute(d.node_id, d.sku, lt.lot_code,
+                                                lt.reserved - greatest(lt.on_hand, 0), lt.on_hand, lt.reserved);
+            u_rerouted := u_rerouted + (rep->>'rerouted')::bigint;
+            u_backorder := u_backorder + (rep->>'backordered')::bigint;
+            SELECT l.on_hand, l.reserved INTO lt.on_hand, lt.reserved
+              FROM stockroute.lot l
+             WHERE l.node_id = d.node_id AND l.sku = d.sku AND l.lot_code = lt.lot_code;
+            IF lt.on_hand < lt.reserved THEN
+                PERFORM stockroute.raise_alert('shortfall', d.node_id, d.sku,
+                            jsonb_build_object('on_hand', lt.on_hand, 'reserved', lt.reserved,
+                                               'short', lt.reserved - lt.on_hand, 'source', 'reconcile',
+                                               'run_id', run, 'lot_code', lt.lot_code),
+                            lt.lot_code);
             END IF;
-            IF NOT FOUND THEN
-                CONTINUE;
-            END IF;
-            excess := excess - take;
-            pl := stockroute.place_units(h.order_ref, h.line_ref, h.sku, take, d.node_id, NULL);
-            u_rerouted := u_rerouted + (pl->>'placed')::bigint;
-            IF take > (pl->>'placed')::bigint THEN
-                u_backorder := u_backorder + take - (pl->>'placed')::bigint;
-                WITH b AS (
-                    INSERT INTO stockroute.backorder AS b (order_ref, line_ref, sku, qty, order_doc)
-                    VALUES (h.order_ref, h.line_ref, h.sku, take - (pl->>'placed')::bigint,
-                            coalesce((SELECT dd.input FROM stockroute.decision dd
-                                       WHERE dd.order_ref = h.order_ref AND dd.kind = 'allocate'
-                                       ORDER BY dd.created_at DESC LIMIT 1),
-                                     jsonb_build_object('order_ref', h.order_ref)))
-                    ON CONFLICT (order_ref, line_ref) WHERE status = 'open'
-                    DO UPDATE SET qty = b.qty + EXCLUDED.qty, updated_at = now()
-                    RETURNING b.backorder_id, b.qty)
-                INSERT INTO stockroute.outbox (topic, order_ref, node_id, payload)
-                SELECT 'backorder', h.order_ref, d.node_id,
-                       jsonb_build_object('backorder_id', b.backorder_id, 'order_ref', h.order_ref,
-                                          'line_ref', h.line_ref, 'sku', h.sku, 'qty', b.qty,
-                                          'reason', 'shortfall')
-                  FROM b;
-            END IF;
-            INSERT INTO stockroute.decision (order_ref, kind, input, output)
-            VALUES (h.order_ref, 'reroute',
-                    jsonb_build_object('reason', 'shortfall', 'node_id', d.node_id, 'sku', h.sku,
-                                       'line_ref', h.line_ref, 'qty', take,
-                                       'on_hand', d.on_hand, 'reserved', d.reserved),
-                    pl || jsonb_build_object('backordered', take - (pl->>'placed')::bigint));
         END LOOP;
-        SELECT s.on_hand, s.reserved INTO d.on_hand, d.reserved
+
+        SELECT s.on_hand, s.reserved INTO s_on_hand, s_reserved
           FROM stockroute.stock s WHERE s.node_id = d.node_id AND s.sku = d.sku;
-        IF d.on_hand < d.reserved THEN
+        CONTINUE WHEN s_on_hand >= s_reserved;
+        n_short := n_short + 1;
+        rep := stockroute.shortfall_reroute(d.node_id, d.sku, NULL,
+                                            s_reserved - greatest(s_on_hand, 0), s_on_hand, s_reserved);
+        u_rerouted := u_rerouted + (rep->>'rerouted')::bigint;
+        u_backorder := u_backorder + (rep->>'backordered')::bigint;
+        SELECT s.on_hand, s.reserved INTO s_on_hand, s_reserved
+          FROM stockroute.stock s WHERE s.node_id = d.node_id AND s.sku = d.sku;
+        IF s_on_hand < s_reserved THEN
             PERFORM stockroute.raise_alert('shortfall', d.node_id, d.sku,
-                        jsonb_build_object('on_hand', d.on_hand, 'reserved', d.reserved,
-                                           'short', d.reserved - d.on_hand, 'source', 'reconcile',
+                        jsonb_build_object('on_hand', s_on_hand, 'reserved', s_reserved,
+                                           'short', s_reserved - s_on_hand, 'source', 'reconcile',
                                            'run_id', run));
         END IF;
     END LOOP;
+    -- stand down where the stock row or lot is no longer short
     WITH u AS (
         UPDATE stockroute.alert a SET status = 'resolved', resolved_at = now()
           FROM stockroute.stock s
-         WHERE a.kind = 'shortfall' AND a.status = 'open'
+         WHERE a.kind = 'shortfall' AND a.status = 'open' AND a.lot_code IS NULL
            AND s.node_id = a.node_id AND s.sku = a.sku AND s.on_hand >= s.reserved
+        RETURNING 1),
+    lu AS (
+        UPDATE stockroute.alert a SET status = 'resolved', resolved_at = now()
+          FROM stockroute.lot l
+         WHERE a.kind = 'shortfall' AND a.status = 'open' AND a.lot_code IS NOT NULL
+           AND l.node_id = a.node_id AND l.sku = a.sku AND l.lot_code = a.lot_code
+           AND l.on_hand >= l.reserved
         RETURNING 1)
-    SELECT n_resolved + count(*) INTO n_resolved FROM u;
+    SELECT n_resolved + (SELECT count(*) FROM u) + (SELECT count(*) FROM lu) INTO n_resolved;
 
     -- 5. open backorders, by priority then age, where routable stock now
     -- exists (fill_backorders, sql/70_supply.sql; it also moves the promise
@@ -316,17 +336,37 @@ BEGIN
     n_bo_filled := (pl ->> 'filled')::integer;
     u_bo_filled := (pl ->> 'units')::bigint;
 
-    -- 6. low stock: available at or below the reorder point
-    SELECT count(*) FILTER (WHERE stockroute.raise_alert('low_stock', s.node_id, s.sku,
-                                jsonb_build_object('available', s.available,
-                                                   'reorder_point', s.reorder_point,
-                                                   'on_hand', s.on_hand, 'run_id', run)))
-      INTO n_low
-      FROM stockroute.stock s
-     WHERE s.reorder_point > 0 AND s.available <= s.reorder_point
-       AND NOT EXISTS (SELECT 1 FROM stockroute.alert a
-                        WHERE a.kind = 'low_stock' AND a.status = 'open'
-                          AND coalesce(a.node_id, '') = s.node_id AND coalesce(a.sku, '') = s.sku);
+    -- 6. low stock: available at or below the reorder point.  Set-based:
+    -- the rows come from the partial index on reorder_point > 0, the open
+    -- alert of each is found by the unique index alert_open_idx (ON
+    -- CONFLICT), and only new ones go to the outbox and NOTIFY.
+    WITH low AS (
+        SELECT s.node_id, s.sku,
+               jsonb_build_object('available', s.available, 'reorder_point', s.reorder_point,
+                                  'on_hand', s.on_hand, 'run_id', run) AS detail
+          FROM stockroute.stock s
+         WHERE s.reorder_point > 0 AND s.available <= s.reorder_point
+         ORDER BY s.node_id, s.sku),
+    ins AS (
+        INSERT INTO stockroute.alert AS a (kind, node_id, sku, detail)
+        SELECT 'low_stock', low.node_id, low.sku, low.detail FROM low
+        ON CONFLICT (kind, coalesce(node_id, ''), coalesce(sku, ''), coalesce(lot_code, ''))
+           WHERE status = 'open'
+        DO NOTHING
+        RETURNING a.alert_id, a.node_id, a.sku, a.detail),
+    ob AS (
+        INSERT INTO stockroute.outbox (topic, node_id, payload)
+        SELECT 'alert', ins.node_id,
+               jsonb_build_object('alert_id', ins.alert_id, 'kind', 'low_stock', 'node_id', ins.node_id,
+                                  'sku', ins.sku, 'detail', ins.detail)
+          FROM ins
+        RETURNING 1)
+    SELECT count(*) INTO n_low
+      FROM (SELECT pg_notify('stockroute',
+                             jsonb_build_object('topic', 'alert', 'alert_id', ins.alert_id, 'kind', 'low_stock',
+                                                'node_id', left(ins.node_id, 200),
+                                                'sku', left(ins.sku, 200))::text)
+              FROM ins) n;
     WITH u AS (
         UPDATE stockroute.alert a SET status = 'resolved', resolved_at = now()
           FROM stockroute.stock s
@@ -342,7 +382,8 @@ BEGIN
         'drift', n_drift,
         'stale', n_stale, 'stale_cleared', n_fresh,
         'sync_gaps', n_gap,
-        'shortfall', n_short, 'rerouted_units', u_rerouted, 'backordered_units', u_backorder,
+        'shortfall', n_short, 'lot_shortfall', n_lot_short,
+        'rerouted_units', u_rerouted, 'backordered_units', u_backorder,
         'backorders_filled', n_bo_filled, 'backorder_units_placed', u_bo_filled,
         'low_stock', n_low,
         'alerts_resolved', n_resolved);

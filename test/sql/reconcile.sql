@@ -3,8 +3,10 @@
 -- event), shortfalls re-routed (held units to other nodes by plan() or
 -- greedily, the rest to backorder; committed units left with an alert),
 -- backorders filled when stock arrives, low-stock alerts without
--- duplicates, the run log and summary, the dashboard views, and
--- schedule_jobs()/unschedule_jobs() without pg_cron (SR040).
+-- duplicates, the run log and summary, the dashboard views,
+-- schedule_jobs()/unschedule_jobs() without pg_cron (SR040), and short lots
+-- (held units moved to the node's other lots, then elsewhere; the lot's
+-- alert kept while committed units are short, resolved when not).
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS stockroute CASCADE;
 CREATE EXTENSION stockroute;
@@ -152,3 +154,49 @@ HAVING s.reserved <> coalesce(sum(r.qty), 0);
 SELECT regexp_replace(pg_temp.err($$SELECT stockroute.schedule_jobs()$$), 'database "[^"]*"', 'database "..."');
 SELECT regexp_replace(pg_temp.err($$SELECT stockroute.unschedule_jobs()$$), 'database "[^"]*"', 'database "..."');
 SELECT pg_temp.err($$SELECT stockroute.schedule_jobs('')$$);
+
+-- 7. a short lot is handled like a short stock row: its newest held reservations
+-- give up the excess, placed first on the node's other unexpired lots (soonest
+-- expiry first), then on other nodes; committed ones stay and keep the alert
+INSERT INTO stockroute.item (sku, tags) VALUES ('RESIN-5', '{lot_tracked}');
+SELECT stockroute.ingest('[
+  {"node_id": "A", "idempotency_key": "r-1", "kind": "receipt", "sku": "RESIN-5", "lot_code": "L1", "qty": 6, "occurred_at": "2026-01-01T03:00:00Z"},
+  {"node_id": "A", "idempotency_key": "r-2", "kind": "receipt", "sku": "RESIN-5", "lot_code": "L2", "qty": 3, "occurred_at": "2026-01-01T03:00:00Z"},
+  {"node_id": "A", "idempotency_key": "r-3", "kind": "receipt", "sku": "RESIN-5", "lot_code": "L3", "qty": 2, "occurred_at": "2026-01-01T03:00:00Z"},
+  {"node_id": "B", "idempotency_key": "r-4", "kind": "receipt", "sku": "RESIN-5", "lot_code": "L9", "qty": 5, "occurred_at": "2026-01-01T03:00:00Z"}]') -> 'applied' AS applied;
+UPDATE stockroute.lot SET expires_on = '2099-01-01' WHERE lot_code = 'L2';
+UPDATE stockroute.lot SET expires_on = '2000-01-01' WHERE lot_code = 'L3';
+SELECT stockroute.reserve('SO-20', '1', 'RESIN-5', 'A', 2, lot_code => 'L1') ->> 'status' AS held;
+SELECT stockroute.commit('SO-20') ->> 'committed' AS committed;
+SELECT stockroute.reserve('SO-21', '1', 'RESIN-5', 'A', 3, lot_code => 'L1') ->> 'status' AS held;
+SELECT stockroute.reserve('SO-22', '1', 'RESIN-5', 'A', 1, lot_code => 'L1') ->> 'status' AS held;
+-- a count finds 1 unit in L1, which promised 6; the stock row (6 of 6) is not short
+SELECT stockroute.ingest('[{"node_id": "A", "idempotency_key": "r-5", "kind": "count", "sku": "RESIN-5",
+                           "lot_code": "L1", "qty": 1, "occurred_at": "2026-01-01T04:00:00Z"}]') -> 'applied' AS applied;
+CREATE VIEW pg_temp.lots AS
+SELECT node_id, sku, lot_code, on_hand, reserved FROM stockroute.lot ORDER BY node_id, sku, lot_code;
+SELECT * FROM pg_temp.lots;
+SELECT * FROM pg_temp.st WHERE sku = 'RESIN-5';
+SELECT kind, node_id, sku, lot_code, status, detail FROM stockroute.alert
+ WHERE kind = 'shortfall' AND sku = 'RESIN-5';
+SELECT pg_temp.rec();
+SELECT order_ref, node_id, lot_code, qty, status FROM stockroute.reservation
+ WHERE sku = 'RESIN-5' ORDER BY order_ref, status, node_id, lot_code;
+SELECT * FROM pg_temp.lots;
+SELECT * FROM pg_temp.st WHERE sku = 'RESIN-5';
+SELECT order_ref, input ->> 'lot_code' AS lot_code, input ->> 'qty' AS qty, output ->> 'placed' AS placed,
+       output ->> 'method' AS method, output ->> 'backordered' AS backordered
+  FROM stockroute.decision WHERE kind = 'reroute' AND input ->> 'sku' = 'RESIN-5' ORDER BY created_at, order_ref;
+SELECT kind, node_id, sku, lot_code, status, detail - 'run_id' AS detail FROM stockroute.discrepancy
+ WHERE lot_code IS NOT NULL ORDER BY raised_at;
+-- the committed hold is released: reconcile stands the lot's alert down
+SELECT stockroute.release('SO-20') ->> 'units' AS released;
+SELECT pg_temp.rec() -> 'alerts_resolved' AS resolved;
+SELECT lot_code, status FROM stockroute.alert WHERE kind = 'shortfall' AND sku = 'RESIN-5';
+-- invariant 2 for lots after all of it
+SELECT l.lot_code, l.reserved, coalesce(sum(r.qty), 0) AS active
+  FROM stockroute.lot l
+  LEFT JOIN stockroute.reservation r
+         ON r.node_id = l.node_id AND r.sku = l.sku AND r.lot_code = l.lot_code AND r.status IN ('held', 'committed')
+ GROUP BY l.node_id, l.sku, l.lot_code, l.reserved
+HAVING l.reserved <> coalesce(sum(r.qty), 0);
