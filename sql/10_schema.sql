@@ -114,11 +114,34 @@ CREATE TABLE stockroute.item (
     allowed_nodes   text[],
     hold_ttl        interval CHECK (hold_ttl > '0'::interval),
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- products (docs/routing.md, "Products"); places are 'CC' or 'CC-REGION'
+    min_shelf_days  integer CHECK (min_shelf_days BETWEEN 0 AND 36500),
+    ship_to_allowed text[]
+                    CHECK (pg_catalog.cardinality(ship_to_allowed) = 0 OR
+                           pg_catalog.array_to_string(ship_to_allowed, '|', '*')
+                           ~ '^[A-Z]{2}(-[^|*]+)?(\|[A-Z]{2}(-[^|*]+)?)*$'),
+    ship_to_denied  text[]
+                    CHECK (pg_catalog.cardinality(ship_to_denied) = 0 OR
+                           pg_catalog.array_to_string(ship_to_denied, '|', '*')
+                           ~ '^[A-Z]{2}(-[^|*]+)?(\|[A-Z]{2}(-[^|*]+)?)*$'),
+    ship_from_countries text[]
+                    CHECK (pg_catalog.cardinality(ship_from_countries) = 0 OR
+                           pg_catalog.array_to_string(ship_from_countries, '|', '*')
+                           ~ '^[A-Z]{2}(\|[A-Z]{2})*$')
 );
 
 COMMENT ON TABLE stockroute.item IS 'A stock-keeping unit';
-COMMENT ON COLUMN stockroute.item.tags IS 'product attributes such as hazmat, perishable, lot_tracked';
+COMMENT ON COLUMN stockroute.item.tags IS
+    'product attributes such as hazmat (ships only from hazmat nodes, on lanes that carry hazmat), lot_tracked (filled from lots, first expiry first), perishable';
+COMMENT ON COLUMN stockroute.item.min_shelf_days IS
+    'lot-tracked SKUs: the least shelf life (days from the routing clock''s date to lot.expires_on) a lot must have left to fill a line; NULL: none';
+COMMENT ON COLUMN stockroute.item.ship_to_allowed IS
+    'destinations the SKU may ship to (export control, regional licensing): ''US'' a country, ''US-CA'' one region of it; NULL: anywhere; empty: nowhere';
+COMMENT ON COLUMN stockroute.item.ship_to_denied IS
+    'destinations the SKU may never ship to (embargo, regional bans), ''CU'' or ''US-CA''; wins over ship_to_allowed';
+COMMENT ON COLUMN stockroute.item.ship_from_countries IS
+    'countries (node.country) of the nodes that may ship the SKU (licence, country of stock); NULL: any node';
 COMMENT ON COLUMN stockroute.item.allowed_nodes IS 'nodes allowed to ship this SKU; NULL means all';
 COMMENT ON COLUMN stockroute.item.hold_ttl IS
     'lifetime of a held reservation of this SKU; NULL means stockroute.default_hold_ttl';
@@ -206,15 +229,21 @@ CREATE TABLE stockroute.lane (
                            AND transit_weekdays <@ '{1,2,3,4,5,6,7}'::integer[]),
     calendar        text REFERENCES stockroute.calendar ON UPDATE CASCADE,
     CHECK (region IS NULL OR country IS NOT NULL),
-    CHECK (postal_prefix IS NULL OR country IS NOT NULL)
+    CHECK (postal_prefix IS NULL OR country IS NOT NULL),
+    -- products (docs/routing.md, "Products")
+    hazmat_separate boolean NOT NULL DEFAULT false,
+    CONSTRAINT lane_hazmat_separate_check CHECK (hazmat_ok OR NOT hazmat_separate)
 );
 
 CREATE INDEX lane_node_idx ON stockroute.lane (node_id, country);
 
 COMMENT ON TABLE stockroute.lane IS
     'Shipping rate from a node to a destination (country, region or postal prefix; NULL matches any)';
-COMMENT ON COLUMN stockroute.lane.mode IS 'parcel, ltl, ftl, air, courier or ocean';
-COMMENT ON COLUMN stockroute.lane.hazmat_ok IS 'the lane may carry hazmat SKUs';
+COMMENT ON COLUMN stockroute.lane.mode IS
+    'parcel, ltl, ftl, air, courier or ocean; with min_weight_kg and max_weight_kg it picks the lane by shipment weight';
+COMMENT ON COLUMN stockroute.lane.hazmat_ok IS 'the lane may carry hazmat SKUs (a lane of mode air never does)';
+COMMENT ON COLUMN stockroute.lane.hazmat_separate IS
+    'hazmat lines on this lane travel in a shipment of their own: a node shipping hazmat and other lines makes two shipments';
 COMMENT ON COLUMN stockroute.lane.transit_days IS
     'days in transit, counted in transit_weekdays outside the holidays of calendar';
 COMMENT ON COLUMN stockroute.lane.transit_weekdays IS

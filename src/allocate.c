@@ -8,14 +8,16 @@
  *      refused).
  *   2. Plan, then, in an internal subtransaction, lock the stock rows the
  *      plan uses in the canonical (node_id, sku) order every multi-row
- *      writer uses (so concurrent allocations never deadlock), check them,
- *      and insert the reservations; the reservation trigger makes the final,
- *      atomic stock check, and the statement trigger on reservation the
- *      daily capacity check (sql/60_operations.sql), locking the nodes'
- *      counter rows after the stock rows, in node order.  When a concurrent
- *      order took the stock (SR001) or the capacity (SR060), or a lock cycle
- *      picked this attempt (40P01), the subtransaction is rolled back and the
- *      order re-planned against the network as it now is, up to
+ *      writer uses (so concurrent allocations never deadlock), then the
+ *      lots the plan takes of lot-tracked SKUs in (node_id, sku, lot_code)
+ *      order, check them, and insert the reservations (one per lot of a
+ *      lot-tracked line); the reservation trigger makes the final, atomic
+ *      stock check, and the statement trigger on reservation the daily
+ *      capacity check (sql/60_operations.sql), locking the nodes' counter
+ *      rows after the stock rows, in node order.  When a concurrent order
+ *      took the stock (SR001) or the capacity (SR060), or a lock cycle picked
+ *      this attempt (40P01), the subtransaction is rolled back and the order
+ *      re-planned against the network as it now is, up to
  *      stockroute.allocate_retries times.
  *   3. Record the decision, backorder the unfilled units, queue one outbox
  *      message per shipment and NOTIFY stockroute.
@@ -33,6 +35,7 @@
 #include "utils/resowner.h"
 
 #include "plan.h"
+#include "products.h"
 #include "stockroute.h"
 #include "supply.h"
 
@@ -61,23 +64,28 @@ static SPIPlanPtr plan_record = NULL;
 	" ORDER BY n.node_id, n.sku"
 
 /*
- * one held reservation per shipment line, in (node_id, sku) order; $4 ends
- * the idempotency key ('' for allocate(), unique per rejection for reject())
+ * One held reservation per shipment line, in (node_id, sku) order; per lot
+ * for a line that lists its lots (products: lot-tracked SKUs), keyed
+ * <order_ref>:<line_ref>:<node_id>:<lot_code>.  $4 ends the idempotency key
+ * ('' for allocate(), unique per rejection for reject()).
  */
 #define RESERVE_SQL \
 	"WITH ins AS (" \
 	"  INSERT INTO stockroute.reservation AS r" \
-	"         (order_ref, line_ref, sku, node_id, qty, status, expires_at, idempotency_key)" \
-	"  SELECT $2, l->>'line_ref', l->>'sku', sh->>'node_id', (l->>'qty')::bigint, 'held'," \
+	"         (order_ref, line_ref, sku, node_id, lot_code, qty, status, expires_at, idempotency_key)" \
+	"  SELECT $2, l->>'line_ref', l->>'sku', sh->>'node_id', lt->>'lot_code'," \
+	"         coalesce((lt->>'qty')::bigint, (l->>'qty')::bigint), 'held'," \
 	"         pg_catalog.now() + coalesce(i.hold_ttl, pg_catalog.make_interval(secs => $3))," \
-	"         $2 || ':' || (l->>'line_ref') || ':' || (sh->>'node_id') || $4" \
+	"         $2 || ':' || (l->>'line_ref') || ':' || (sh->>'node_id')" \
+	"            || coalesce(':' || (lt->>'lot_code'), '') || $4" \
 	"    FROM pg_catalog.jsonb_array_elements($1->'shipments') sh" \
 	"   CROSS JOIN pg_catalog.jsonb_array_elements(sh->'lines') l" \
+	"    LEFT JOIN LATERAL pg_catalog.jsonb_array_elements(l->'lots') lt ON true" \
 	"    JOIN stockroute.item i ON i.sku = l->>'sku'" \
-	"   ORDER BY sh->>'node_id', l->>'sku', l->>'line_ref'" \
+	"   ORDER BY sh->>'node_id', l->>'sku', lt->>'lot_code', l->>'line_ref'" \
 	"  RETURNING r.*)" \
 	"SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(ins)" \
-	"                ORDER BY ins.node_id, ins.sku, ins.line_ref), '[]')" \
+	"                ORDER BY ins.node_id, ins.sku, ins.line_ref, ins.lot_code), '[]')" \
 	"  FROM ins"
 
 /* decision, backorders, outbox and the notification, in one statement */
@@ -150,6 +158,10 @@ try_reserve(const char *order_ref, Jsonb *plan, const char *key_suffix)
 						 errmsg("insufficient stock for sku \"%s\" at node \"%s\"",
 								SPI_getvalue(t, d, 2), SPI_getvalue(t, d, 1))));
 		}
+
+		/* products: the planned lots, after their stock rows (src/products.c) */
+		if (sr_plan_has_lots(plan))
+			sr_lots_lock(plan);
 
 		if (plan_reserve == NULL)
 		{

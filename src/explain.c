@@ -91,18 +91,44 @@ element(JsonbContainer *arr, int i, const char *path)
 	return v->val.binary.data;
 }
 
-/* "line 1 (VALVE-9) x 8" */
+/* "line 1 (VALVE-9) x 8", with its lots: " [lot L1 x 5 exp 2027-01-31, lot L2 x 3]" */
 static void
 append_line(StringInfo out, JsonbContainer *ln)
 {
 	char	   *sku = scalar(ln, "sku");
 	char	   *ref = scalar(ln, "line_ref");
 	char	   *qty = scalar(ln, "qty");
+	JsonbContainer *lots = array_field(ln, "lots", "shipments[].lines[].lots");
+	int			n = lots ? JsonContainerSize(lots) : 0;
+	int			i;
 
 	appendStringInfo(out, "line %s", ref ? ref : "?");
 	if (sku)
 		appendStringInfo(out, " (%s)", sku);
 	appendStringInfo(out, " x %s", qty ? qty : "?");
+	for (i = 0; i < n; i++)
+	{
+		JsonbContainer *lot = element(lots, i, "shipments[].lines[].lots");
+		char	   *exp = scalar(lot, "expires_on");
+
+		appendStringInfo(out, "%slot %s x %s", i == 0 ? " [" : ", ",
+						 nz(scalar(lot, "lot_code")), nz(scalar(lot, "qty")));
+		if (exp && strcmp(exp, "null") != 0)
+			appendStringInfo(out, " exp %s", exp);
+		if (i == n - 1)
+			appendStringInfoChar(out, ']');
+	}
+}
+
+/* "A", or "A (hazmat)" for a part of a node that ships hazmat apart */
+static void
+append_node(StringInfo out, JsonbContainer *obj)
+{
+	char	   *part = scalar(obj, "part");
+
+	appendStringInfoString(out, nz(scalar(obj, "node_id")));
+	if (part && strcmp(part, "null") != 0)
+		appendStringInfo(out, " (%s)", part);
 }
 
 static void
@@ -172,6 +198,7 @@ routing_explain(PG_FUNCTION_ARGS)
 	JsonbValue	vbuf;
 	JsonbValue *need_by;
 	char	   *v;
+	char	   *passes;
 	int			i;
 	int			n;
 	int			shown;
@@ -249,6 +276,7 @@ routing_explain(PG_FUNCTION_ARGS)
 		JsonbContainer *s = element(arr, i, "shipments");
 		char	   *svc = scalar(s, "service");
 		char	   *to = scalar(s, "transfer_to");
+		char	   *mode = scalar(s, "mode");
 
 		v = scalar(s, "transfer");
 		if (to)
@@ -259,6 +287,11 @@ routing_explain(PG_FUNCTION_ARGS)
 			appendStringInfo(&out, "\n  Shipment from %s", nz(scalar(s, "node_id")));
 		if (svc && strcmp(svc, "null") != 0)
 			appendStringInfo(&out, " by %s", svc);
+		/* the mode when it is not the default, parcel; hazmat when it carries some */
+		if (mode && strcmp(mode, "null") != 0 && strcmp(mode, "parcel") != 0)
+			appendStringInfo(&out, " (%s, %s kg)", mode, nz(scalar(s, "weight_kg")));
+		if ((v = scalar(s, "hazmat")) != NULL && strcmp(v, "true") == 0)
+			appendStringInfoString(&out, ", hazmat");
 		appendStringInfoString(&out, ": ");
 		append_lines(&out, array_field(s, "lines", "shipments[].lines"), "shipments[].lines");
 		if ((v = scalar(s, "cost")) != NULL)
@@ -320,14 +353,32 @@ routing_explain(PG_FUNCTION_ARGS)
 			continue;
 		if (shown++ == 0)
 			appendStringInfoString(&out, "\n  Not chosen:");
-		appendStringInfo(&out, "\n    %s: %s", nz(scalar(c, "node_id")),
-						 (v = scalar(c, "reason")) != NULL ? v : "");
+		appendStringInfoString(&out, "\n    ");
+		append_node(&out, c);
+		appendStringInfo(&out, ": %s", (v = scalar(c, "reason")) != NULL ? v : "");
 	}
 
-	/* solver */
+	/* shipments whose lane changed at their real weight */
+	arr = obj ? array_field(obj, "recost", "explain.recost") : NULL;
+	n = arr ? JsonContainerSize(arr) : 0;
+	for (i = 0; i < n; i++)
+	{
+		JsonbContainer *c = element(arr, i, "explain.recost");
+
+		appendStringInfoString(&out, i == 0 ? "\n  Re-costed at real weight: " : "; ");
+		append_node(&out, c);
+		appendStringInfo(&out, " %s kg by %s, not %s kg by %s", nz(scalar(c, "weight_kg")),
+						 nz(scalar(c, "to")), nz(scalar(c, "estimated_kg")),
+						 nz(scalar(c, "from")));
+	}
+
+	/* solver; more than one pass when a lane changed at the real weights */
+	passes = obj ? scalar(obj, "passes") : NULL;
 	if (obj && (obj = object_field(obj, "solver", "explain.solver")) != NULL)
 	{
 		appendStringInfo(&out, "\n  Solver: %s", nz(scalar(obj, "method")));
+		if (passes && strcmp(passes, "1") != 0 && strcmp(passes, "null") != 0)
+			appendStringInfo(&out, ", %s passes", passes);
 		if ((v = scalar(obj, "evaluated")) != NULL)
 			appendStringInfo(&out, ", %s evaluated", v);
 		if ((v = scalar(obj, "pruned")) != NULL)

@@ -13,8 +13,13 @@
  * ceil(miles / 500) days.  days = the ETA (src/calendar.c: cutoff, shipping
  * days, handling, transit days, holidays) minus the routing clock's date.
  *
- * plan() only reads, and reads each table once per call with plans prepared
- * once per backend, so it can serve quotes on a hot standby.
+ * Product rules (src/products.c) enter at hooks marked "products:": region
+ * locks, hazmat nodes and lanes (a node whose hazmat lines ship apart is two
+ * solver nodes, NODE_HAZMAT and NODE_GENERAL), lots shared out per node,
+ * and the re-cost of the chosen nodes at their real weights (reprice_plan).
+ *
+ * plan() only reads, with a handful of statements per call prepared once per
+ * backend, so it can serve quotes on a hot standby.
  */
 #include "postgres.h"
 
@@ -43,6 +48,7 @@
 #include "holiday.h"
 #include "operations.h"
 #include "plan.h"
+#include "products.h"
 #include "rules.h"
 #include "stockroute.h"
 #include "supply.h"
@@ -351,16 +357,24 @@ typedef struct OrderLine
 	int64		qty;
 	int			group;			/* index into the order's SKU groups */
 	int64		left;			/* units not yet placed */
+	SrLotReq	req;			/* products: min_shelf_days, lot_attrs */
 } OrderLine;
 
-/* Lines of one SKU share its stock: the solver sees one line per SKU. */
+/*
+ * Lines of one SKU share its stock: the solver sees one line per SKU (per
+ * SKU and lot requirement, for lot-tracked lines asking for lots apart).
+ */
 typedef struct SkuGroup
 {
 	char	   *sku;
 	int64		qty;
 	double		weight_kg;
 	bool		found;
+	SrLotReq	req;			/* products: the lines' lot requirement */
+	SrItemRules rules;			/* products: hazmat, lots, region locks */
+	int			min_shelf_days; /* products: line, customer or item, the most */
 } SkuGroup;
+
 
 typedef struct ShipTo
 {
@@ -391,6 +405,9 @@ typedef struct Order
 	/* ops: "fulfillment": "pickup" at pickup_node (src/operations.c) */
 	bool		pickup;
 	char	   *pickup_node;
+	int			customer_min_shelf_days;	/* products: -1 none */
+	bool		any_lot_tracked;	/* products: a group draws on lots */
+	bool		any_hazmat;		/* products: a group is hazmat */
 } Order;
 
 static void
@@ -561,8 +578,13 @@ static int
 cmp_group_sku(const void *a, const void *b, void *arg)
 {
 	const SkuGroup *groups = arg;
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+	int			c = strcmp(groups[x].sku, groups[y].sku);
 
-	return strcmp(groups[*(const int *) a].sku, groups[*(const int *) b].sku);
+	if (c != 0)
+		return c;
+	return x < y ? -1 : (x > y ? 1 : 0);	/* groups of one SKU in line order */
 }
 
 /*
@@ -592,17 +614,32 @@ find_sorted(const char *key, const int *order, int n,
 	return -1;
 }
 
-static const char *
-group_sku(const void *arg, int i)
-{
-	return ((const Order *) arg)->groups[i].sku;
-}
-
-/* Index of the SKU group of sku, or -1. */
+/*
+ * The groups of one SKU (several when its lines ask for different lots,
+ * see products), as a run of o->group_by_sku: returns the run's start,
+ * *count its length (0 when the order has no such SKU).
+ */
 static int
-find_group(const Order *o, const char *sku)
+groups_of_sku(const Order *o, const char *sku, int *count)
 {
-	return find_sorted(sku, o->group_by_sku, o->ngroups, group_sku, o);
+	int			lo = 0;
+	int			hi = o->ngroups;
+	int			first;
+
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (strcmp(o->groups[o->group_by_sku[mid]].sku, sku) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	while (lo < o->ngroups && strcmp(o->groups[o->group_by_sku[lo]].sku, sku) == 0)
+		lo++;
+	*count = lo - first;
+	return first;
 }
 
 static void
@@ -724,6 +761,10 @@ parse_order(Jsonb *doc, Order *o)
 
 	/* the customer, for the routing rules (src/rules.c) */
 	sr_rules_parse_customer(sr_jsonb_get(root, "customer", &vbuf), what, &o->facts);
+	/* products: the shelf life this customer accepts */
+	v = sr_jsonb_get(root, "customer", &vbuf);
+	o->customer_min_shelf_days = (v != NULL && sr_jsonb_is_object(v))
+		? sr_customer_min_shelf_days(v->val.binary.data) : -1;
 
 	v = sr_jsonb_get(root, "profile", &vbuf);
 	if (v == NULL || v->type == jbvNull)
@@ -777,6 +818,8 @@ parse_order(Jsonb *doc, Order *o)
 			field_missing(what, path);
 		ln->qty = get_integer(q, what, path, "a positive integer", 1, SR_MAX_QTY);
 		ln->left = ln->qty;
+		/* products: lines of one SKU asking for different lots are demands apart */
+		sr_lot_req_parse(e->val.binary.data, i, &ln->req);
 
 		for (j = 0; j < i; j++)
 			if (strcmp(o->lines[j].line_ref, ln->line_ref) == 0)
@@ -785,10 +828,14 @@ parse_order(Jsonb *doc, Order *o)
 						 errmsg("order \"%s\" has more than one line with line_ref \"%s\"",
 								o->order_ref, ln->line_ref)));
 		for (j = 0; j < o->ngroups; j++)
-			if (strcmp(o->groups[j].sku, ln->sku) == 0)
+			if (strcmp(o->groups[j].sku, ln->sku) == 0 &&
+				strcmp(o->groups[j].req.key, ln->req.key) == 0)
 				break;
 		if (j == o->ngroups)
-			o->groups[o->ngroups++].sku = ln->sku;
+		{
+			o->groups[o->ngroups].sku = ln->sku;
+			o->groups[o->ngroups++].req = ln->req;
+		}
 		ln->group = j;
 		if (o->groups[j].qty > SR_MAX_QTY - ln->qty)
 			ereport(ERROR,
@@ -823,6 +870,7 @@ typedef struct StockRow
 	bool		allowed;
 	double		unit_cost;
 	int			cand;			/* index into the solver's candidates, or -1 */
+	SrLotDemand *lots;			/* products: its share of the lots, lot-tracked only */
 } StockRow;
 
 typedef struct NetNode
@@ -838,6 +886,10 @@ typedef struct NetNode
 	DateADT		local_date;		/* the routing clock's date in the node's zone */
 	unsigned	ship_weekdays;	/* SR_WEEKDAY_BIT mask */
 	int			calendar;		/* index in the call's SrHolidays, or -1 */
+	bool		hazmat_node;	/* products: tagged hazmat */
+	char	   *country;		/* products: for ship_from_countries */
+	int			part;			/* products: NODE_WHOLE, NODE_HAZMAT or NODE_GENERAL */
+	int			whole;			/* products: index of the node's first part (itself if whole) */
 	int			first_row;
 	int			nrows;
 
@@ -846,6 +898,8 @@ typedef struct NetNode
 	bool		costed;			/* a lane or the distance model applies */
 	StringInfoData notes;		/* why lines or the node are excluded */
 	const char *service;		/* lane service, NULL under the distance model */
+	const char *mode;			/* lane mode, NULL under the distance model */
+	double		weight_kg;		/* the weight the lane was chosen for */
 	double		shipment_cost;
 	double		days;			/* eta - the routing clock's date, >= 0 */
 	DateADT		ship_date;
@@ -871,6 +925,9 @@ typedef struct Lane
 	int			prefix_len;
 	unsigned	transit_weekdays;	/* SR_WEEKDAY_BIT mask */
 	int			calendar;		/* index in the call's SrHolidays, or -1: the node's */
+	char	   *mode;			/* products: parcel, ltl, ftl, air, ... */
+	bool		hazmat_ok;		/* products */
+	bool		hazmat_separate;	/* products: hazmat lines ship apart */
 } Lane;
 
 typedef struct Profile
@@ -896,13 +953,24 @@ typedef struct Network
 	int		   *lane_start;		/* per node, into lanes sorted by node */
 	DateADT		today;			/* the routing clock's date (session TimeZone) */
 	SrHolidays *holidays;		/* calendars of these nodes and lanes */
+	SrLotSet   *lots;			/* products: free lots of lot-tracked SKUs */
 } Network;
+
+/*
+ * products: a node whose hazmat lines must ship apart (its lane says
+ * hazmat_separate) is two nodes for the solver, next to each other: its
+ * hazmat lines, then the rest.  Each is a shipment of its own.
+ */
+#define NODE_WHOLE		0
+#define NODE_HAZMAT		1
+#define NODE_GENERAL	2
 
 static SPIPlanPtr plan_profile = NULL;
 static SPIPlanPtr plan_items = NULL;
 static SPIPlanPtr plan_stock = NULL;
 static SPIPlanPtr plan_lanes = NULL;
 static bool plans_calendar_schema;	/* plan_stock, plan_lanes read the calendar columns */
+static bool plans_products_schema;	/* plan_lanes reads hazmat_separate (0.2.0) */
 
 static Datum
 text_array(char **strs, int n)
@@ -1020,10 +1088,13 @@ load_items(Order *o, bool read_only)
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
+		int			k;
+		int			ng;
 
-		g = find_group(o, col_text(t, 1));
-		if (g >= 0)
+		k = groups_of_sku(o, col_text(t, 1), &ng);
+		for (; ng > 0; ng--, k++)
 		{
+			g = o->group_by_sku[k];
 			o->groups[g].found = true;
 			o->groups[g].weight_kg = col_float(t, 2);
 		}
@@ -1034,6 +1105,48 @@ load_items(Order *o, bool read_only)
 					(errcode(ERRCODE_SR_UNKNOWN_SKU),
 					 errmsg("sku \"%s\" of line \"%s\" does not exist",
 							o->lines[g].sku, o->lines[g].line_ref)));
+}
+
+/*
+ * products: each group's product rules (src/products.c), the shelf life it
+ * needs (the most of its lines', the customer's and the item's), and, with
+ * check_order, the order's destination locks and lot requirements.
+ */
+static void
+load_products(Order *o, bool read_only, bool check_order)
+{
+	char	  **skus = palloc(sizeof(char *) * o->ngroups);
+	SrItemRules *rules = palloc(sizeof(SrItemRules) * o->ngroups);
+	int			g;
+	int			i;
+
+	for (g = 0; g < o->ngroups; g++)
+		skus[g] = o->groups[g].sku;
+	sr_products_load_items(skus, o->ngroups, read_only, rules);
+	for (g = 0; g < o->ngroups; g++)
+	{
+		SkuGroup   *gr = &o->groups[g];
+
+		gr->rules = rules[g];
+		gr->min_shelf_days = Max(gr->rules.min_shelf_days, 0);
+		gr->min_shelf_days = Max(gr->min_shelf_days, gr->req.min_shelf_days);
+		gr->min_shelf_days = Max(gr->min_shelf_days, o->customer_min_shelf_days);
+		if (gr->rules.lot_tracked)
+			o->any_lot_tracked = true;
+		if (gr->rules.hazmat)
+			o->any_hazmat = true;
+	}
+	if (!check_order)
+		return;
+	for (i = 0; i < o->nlines; i++)
+	{
+		OrderLine  *ln = &o->lines[i];
+		SkuGroup   *gr = &o->groups[ln->group];
+
+		sr_products_check_lot_req(&gr->rules, &ln->req, ln->sku, ln->line_ref);
+		sr_products_check_destination(&gr->rules, ln->sku, ln->line_ref,
+									  o->ship_to.country, o->ship_to.region);
+	}
 }
 
 static int
@@ -1069,7 +1182,14 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 	uint64		i;
 	int			g;
 	int			n;
+	int			per_row;
 
+	/* products: hazmat_separate exists from 0.2.0 on (see sr_products_schema) */
+	if (plan_lanes != NULL && sr_products_schema() != plans_products_schema)
+	{
+		SPI_freeplan(plan_lanes);
+		plan_lanes = NULL;
+	}
 	/* the calendar columns exist from 0.2.0 on (see sr_calendar_schema) */
 	if (plan_stock != NULL && sr_calendar_schema() != plans_calendar_schema)
 	{
@@ -1093,7 +1213,9 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 									 "       n.cutoff IS NOT NULL AND"
 									 "       (($2 AT TIME ZONE n.timezone)::time > n.cutoff),"
 									 "       i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes),"
-									 "       n.timezone, %s"
+									 "       n.timezone, %s,"
+									 /* products: hazmat nodes, origin countries */
+									 "       'hazmat' = ANY (n.tags), n.country"
 									 "  FROM stockroute.stock s"
 									 "  JOIN stockroute.node n ON n.node_id = s.node_id"
 									 "  JOIN stockroute.item i ON i.sku = s.sku"
@@ -1112,7 +1234,16 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 	memset(net, 0, sizeof(*net));
 	net->today = DatumGetDateADT(DirectFunctionCall1(timestamptz_date, TimestampTzGetDatum(now)));
 	net->holidays = sr_holidays_create(net->today, read_only);
-	net->rows = palloc0(sizeof(StockRow) * (SPI_processed > 0 ? SPI_processed : 1));
+	/* products: a stock row is one row per group of its SKU; most SKUs have one */
+	per_row = 1;
+	for (g = 0; g < o->ngroups; g++)
+	{
+		int			ng;
+
+		(void) groups_of_sku(o, o->groups[g].sku, &ng);
+		per_row = Max(per_row, ng);
+	}
+	net->rows = palloc0(sizeof(StockRow) * (SPI_processed > 0 ? SPI_processed : 1) * per_row);
 	net->nodes = palloc0(sizeof(NetNode) * (SPI_processed > 0 ? SPI_processed : 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -1122,6 +1253,8 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 		NetNode    *nd;
 		bool		isnull;
 		int64		reorder;
+		int			k;
+		int			ng;
 
 		if (net->nnodes == 0 || strcmp(net->nodes[net->nnodes - 1].node_id, node_id) != 0)
 		{
@@ -1138,12 +1271,16 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 			nd->local_date = sr_local_date(now, col_text(t, 14));
 			nd->ship_weekdays = sr_weekdays_mask(col(t, 15, &isnull));
 			nd->calendar = sr_holidays_add(net->holidays, col_text(t, 16));
+			nd->hazmat_node = DatumGetBool(col(t, 17, &isnull)) && !isnull;
+			nd->country = col_text(t, 18);
+			nd->whole = net->nnodes - 1;
 			nd->first_row = net->nrows;
 			nd->solver_node = -1;
 			initStringInfo(&nd->notes);
 		}
 		nd = &net->nodes[net->nnodes - 1];
-		r->group = find_group(o, col_text(t, 2));
+		k = groups_of_sku(o, col_text(t, 2), &ng);
+		r->group = ng > 0 ? o->group_by_sku[k] : -1;
 		r->on_hand = DatumGetInt64(col(t, 3, &isnull));
 		r->reserved = DatumGetInt64(col(t, 4, &isnull));
 		r->available = DatumGetInt64(col(t, 5, &isnull));
@@ -1156,6 +1293,15 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 		r->cand = -1;
 		nd->nrows++;
 		net->nrows++;
+		/* products: the same stock row for the SKU's other groups */
+		for (ng--, k++; ng > 0; ng--, k++)
+		{
+			net->rows[net->nrows] = *r;
+			r = &net->rows[net->nrows];
+			r->group = o->group_by_sku[k];
+			nd->nrows++;
+			net->nrows++;
+		}
 	}
 
 	net->node_by_id = palloc(sizeof(int) * (net->nnodes > 0 ? net->nnodes : 1));
@@ -1171,6 +1317,7 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 	{
 		Oid			types[4] = {TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID};
 
+		plans_products_schema = sr_products_schema();
 		plan_lanes = sr_prepare_kept(psprintf(
 									 "SELECT l.node_id, l.service, l.base_cost, l.per_kg, l.per_unit,"
 									 "       l.transit_days, l.min_weight_kg, l.max_weight_kg,"
@@ -1178,6 +1325,8 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 									 "            WHEN l.region IS NOT NULL THEN 2"
 									 "            WHEN l.country IS NOT NULL THEN 1 ELSE 0 END,"
 									 "       coalesce(pg_catalog.length(l.postal_prefix), 0),"
+									 "       %s,"
+									 /* products: mode, hazmat_ok, hazmat_separate */
 									 "       %s"
 									 "  FROM stockroute.lane l"
 									 " WHERE l.node_id = ANY ($1)"
@@ -1186,7 +1335,8 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 									 "   AND (l.postal_prefix IS NULL"
 									 "        OR pg_catalog.starts_with($4, l.postal_prefix))"
 									 " ORDER BY l.lane_id",
-									 sr_calendar_columns(plans_calendar_schema, "l", "transit_weekdays")),
+									 sr_calendar_columns(plans_calendar_schema, "l", "transit_weekdays"),
+									 sr_products_lane_columns(plans_products_schema, "l")),
 									 4, types);
 	}
 	{
@@ -1229,6 +1379,9 @@ load_network(Order *o, TimestampTz now, bool read_only, Network *net)
 			l->prefix_len = DatumGetInt32(col(t, 10, &isnull));
 			l->transit_weekdays = sr_weekdays_mask(col(t, 11, &isnull));
 			l->calendar = sr_holidays_add(net->holidays, col_text(t, 12));
+			l->mode = col_text(t, 13);
+			l->hazmat_ok = DatumGetBool(col(t, 14, &isnull));
+			l->hazmat_separate = DatumGetBool(col(t, 15, &isnull));
 			if (l->node >= 0)
 				net->lane_start[l->node + 1]++;
 		}
@@ -1314,50 +1467,90 @@ set_eta(const Network *net, NetNode *nd, int transit_days, unsigned transit_week
 }
 
 /*
- * Cost one node: the lane or distance model, then its ship date and ETA.
- * `units` is the units the node could ship at most for each of its rows
- * (estimating the shipment's weight for the lanes' weight brackets).
+ * products: may lane l carry a shipment holding hazmat lines (hazmat) and
+ * other lines (general)?  Hazmat needs a lane that carries it (hazmat_ok and
+ * not by air); hazmat with other lines needs one that does not ask for the
+ * hazmat lines to travel apart (hazmat_separate).
  */
-static void
-cost_node(const Order *o, const Profile *prof, Network *net, int n)
+static bool
+lane_fits(const Lane *l, bool hazmat, bool general)
 {
-	NetNode    *nd = &net->nodes[n];
-	double		weight = 0.0;
-	const Lane *best = NULL;
-	double		best_cost = 0.0;
-	int			transit_days = 0;
-	unsigned	transit_weekdays = SR_WEEKDAYS_MON_FRI;
-	int			transit_calendar = -1;
+	if (!hazmat)
+		return true;
+	if (!sr_lane_carries_hazmat(l->mode, l->hazmat_ok))
+		return false;
+	return !(general && l->hazmat_separate);
+}
+
+/* Units of row i in a shipment: units[] if given, else the most node n could ship. */
+static int64
+row_units(const Order *o, const Network *net, int n, int i, const int64 *units)
+{
+	const StockRow *r = &net->rows[i];
+
+	if (units)
+		return units[i - net->nodes[n].first_row];
+	return r->cand >= 0 ? Min(r->available, o->groups[r->group].qty) : 0;
+}
+
+/* products: does a shipment of units (NULL: the candidate rows) hold hazmat lines, other lines? */
+static void
+shipment_content(const Order *o, const Network *net, int n, const int64 *units,
+				 bool *hazmat, bool *general)
+{
+	const NetNode *nd = &net->nodes[n];
 	int			i;
 
+	*hazmat = *general = false;
 	for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
-	{
-		StockRow   *r = &net->rows[i];
-		int64		units;
+		if (row_units(o, net, n, i, units) > 0)
+		{
+			if (o->groups[net->rows[i].group].rules.hazmat)
+				*hazmat = true;
+			else
+				*general = true;
+		}
+}
 
-		if (r->cand < 0)
-			continue;
-		units = Min(r->available, o->groups[r->group].qty);
-		weight += (double) units * o->groups[r->group].weight_kg;
-	}
+/*
+ * The lane for a shipment from node n of `units` per row (NULL: estimated as
+ * the most the node could ship of each candidate row): the most specific
+ * lane matching the destination whose weight bracket holds the shipment's
+ * weight and that may carry its content (lane_fits), the cheapest for the
+ * shipment among equally specific ones, then the fewest transit days.
+ * *matched says whether any lane matched the destination and the weight at
+ * all, whatever it may carry; *weight gets the shipment's weight.
+ */
+static const Lane *
+pick_lane(const Order *o, const Network *net, int n, const int64 *units,
+		  bool hazmat, bool general, bool *matched, double *weight)
+{
+	const NetNode *nd = &net->nodes[n];
+	const Lane *best = NULL;
+	double		best_cost = 0.0;
+	int			i;
 
+	*weight = 0.0;
+	for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+		*weight += (double) row_units(o, net, n, i, units) *
+			o->groups[net->rows[i].group].weight_kg;
+
+	*matched = false;
 	for (i = net->lane_start[n]; i < net->lane_start[n + 1]; i++)
 	{
 		const Lane *l = &net->lanes[i];
 		double		est;
 		int			k;
 
-		if (weight < l->min_weight || (l->max_weight >= 0 && weight > l->max_weight))
+		if (*weight < l->min_weight || (l->max_weight >= 0 && *weight > l->max_weight))
+			continue;
+		*matched = true;
+		if (!lane_fits(l, hazmat, general))
 			continue;
 		est = l->base_cost;
 		for (k = nd->first_row; k < nd->first_row + nd->nrows; k++)
-		{
-			StockRow   *r = &net->rows[k];
-
-			if (r->cand >= 0)
-				est += (double) Min(r->available, o->groups[r->group].qty) *
-					(l->per_unit + l->per_kg * o->groups[r->group].weight_kg);
-		}
+			est += (double) row_units(o, net, n, k, units) *
+				(l->per_unit + l->per_kg * o->groups[net->rows[k].group].weight_kg);
 		if (best == NULL ||
 			l->level > best->level ||
 			(l->level == best->level && l->prefix_len > best->prefix_len) ||
@@ -1369,12 +1562,63 @@ cost_node(const Order *o, const Profile *prof, Network *net, int n)
 			best_cost = est;
 		}
 	}
+	return best;
+}
+
+/*
+ * Cost one node for a shipment of `units` per row (NULL: estimated from the
+ * most it could ship of each candidate row, which picks the lane's weight
+ * bracket): the lane or distance model, then its ship date and ETA.  A
+ * hazmat shipment takes the distance model (as ground) only where no lane
+ * matches at all; where lanes match but none may carry it, the estimate
+ * drops the hazmat rows from the candidates (with a note) and costs the
+ * rest, and a shipment of given units is left uncosted.
+ */
+static void
+cost_node_units(const Order *o, const Profile *prof, Network *net, int n,
+				const int64 *units)
+{
+	NetNode    *nd = &net->nodes[n];
+	const Lane *best;
+	bool		matched;
+	bool		hazmat;
+	bool		general;
+	int			transit_days = 0;
+	unsigned	transit_weekdays = SR_WEEKDAYS_MON_FRI;
+	int			transit_calendar = -1;
+	int			i;
+
+	nd->costed = false;
+	nd->service = NULL;
+	nd->mode = NULL;
+	nd->shipment_cost = 0.0;
+	nd->days = 0.0;
+	shipment_content(o, net, n, units, &hazmat, &general);
+	best = pick_lane(o, net, n, units, hazmat, general, &matched, &nd->weight_kg);
+	if (best == NULL && matched && hazmat && units == NULL)
+	{
+		/* products: no lane here may carry the hazmat lines; the rest may ship */
+		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+		{
+			StockRow   *r = &net->rows[i];
+
+			if (r->cand < 0 || !o->groups[r->group].rules.hazmat)
+				continue;
+			r->cand = -1;
+			add_note(nd, "sku %s is hazmat and no lane to the destination may carry it",
+					 o->groups[r->group].sku);
+		}
+		if (!general)
+			return;
+		best = pick_lane(o, net, n, units, false, true, &matched, &nd->weight_kg);
+	}
 
 	set_distance(o, nd);
 	if (best)
 	{
 		nd->costed = true;
 		nd->service = best->service;
+		nd->mode = best->mode;
 		nd->shipment_cost = best->base_cost;
 		transit_days = best->transit_days;
 		transit_weekdays = best->transit_weekdays;
@@ -1383,7 +1627,7 @@ cost_node(const Order *o, const Profile *prof, Network *net, int n)
 			net->rows[i].unit_cost = best->per_unit +
 				best->per_kg * o->groups[net->rows[i].group].weight_kg;
 	}
-	else if (nd->has_coords && o->ship_to.has_coords)
+	else if (!matched && nd->has_coords && o->ship_to.has_coords)
 	{
 		nd->costed = true;
 		nd->shipment_cost = prof->dist_fixed;
@@ -1394,6 +1638,170 @@ cost_node(const Order *o, const Profile *prof, Network *net, int n)
 	}
 	if (nd->costed)
 		set_eta(net, nd, transit_days, transit_weekdays, transit_calendar);
+}
+
+/* Cost one node from the most it could ship (see cost_node_units). */
+static void
+cost_node(const Order *o, const Profile *prof, Network *net, int n)
+{
+	cost_node_units(o, prof, net, n, NULL);
+}
+
+/*
+ * products: share the free lots of row i's SKU at node n among the order's
+ * demands on it (the rows from i on with that SKU, one per group).
+ */
+static void
+share_lots(const Order *o, Network *net, int n, int i, DateADT today)
+{
+	NetNode    *nd = &net->nodes[n];
+	const char *sku = o->groups[net->rows[i].group].sku;
+	int			end;
+	int			k;
+	SrLotDemand **d;
+
+	for (end = i; end < nd->first_row + nd->nrows &&
+		 strcmp(o->groups[net->rows[end].group].sku, sku) == 0; end++)
+		;
+	d = palloc(sizeof(SrLotDemand *) * (end - i));
+	for (k = i; k < end; k++)
+	{
+		StockRow   *r = &net->rows[k];
+		const SkuGroup *g = &o->groups[r->group];
+
+		r->lots = palloc0(sizeof(SrLotDemand));
+		r->lots->qty = g->qty;
+		r->lots->min_shelf_days = g->min_shelf_days;
+		r->lots->attrs = g->req.attrs;
+		d[k - i] = r->lots;
+	}
+	sr_lots_share(net->lots, nd->node_id, sku, net->rows[i].available, today, d, end - i);
+}
+
+/*
+ * products: split the nodes whose hazmat lines must ship apart.  A node
+ * that may ship both hazmat and other SKUs of the order becomes two nodes,
+ * its hazmat rows (NODE_HAZMAT) and, right after, its other rows
+ * (NODE_GENERAL), when the lane that would carry its whole estimated
+ * shipment as hazmat asks for hazmat apart (hazmat_separate).  Each part is
+ * then costed, chosen and reported as a shipment of its own; both keep the
+ * node's lanes.  Decided once per plan, before costing, from the rows the
+ * node may ship at all (active, allowed, product rules, stock).
+ */
+static void
+split_hazmat_nodes(const Order *o, Network *net)
+{
+	bool	   *split;
+	int			nsplit = 0;
+	int			nlanes_added = 0;
+	NetNode    *nodes;
+	StockRow   *rows;
+	Lane	   *lanes;
+	int		   *lane_start;
+	int			m = 0;
+	int			nr = 0;
+	int			nl = 0;
+	int			n;
+	int			i;
+
+	if (!o->any_hazmat || net->nnodes == 0)
+		return;
+	split = palloc0(sizeof(bool) * net->nnodes);
+	for (n = 0; n < net->nnodes; n++)
+	{
+		NetNode    *nd = &net->nodes[n];
+		int64	   *units = palloc0(sizeof(int64) * (nd->nrows > 0 ? nd->nrows : 1));
+		bool		hazmat = false;
+		bool		general = false;
+		bool		matched;
+		double		weight;
+		const Lane *l;
+
+		if (strcmp(nd->status, "active") != 0)
+			continue;
+		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+		{
+			StockRow   *r = &net->rows[i];
+			const SkuGroup *g = &o->groups[r->group];
+
+			if (!r->allowed || r->available <= 0 ||
+				sr_products_node_excludes(&g->rules, g->sku, nd->hazmat_node, nd->country))
+				continue;
+			units[i - nd->first_row] = Min(r->available, g->qty);
+			if (g->rules.hazmat)
+				hazmat = true;
+			else
+				general = true;
+		}
+		if (!hazmat || !general)
+			continue;
+		l = pick_lane(o, net, n, units, true, false, &matched, &weight);
+		if (l != NULL && l->hazmat_separate)
+		{
+			split[n] = true;
+			nsplit++;
+			nlanes_added += net->lane_start[n + 1] - net->lane_start[n];
+		}
+	}
+	if (nsplit == 0)
+		return;
+
+	nodes = palloc0(sizeof(NetNode) * (net->nnodes + nsplit));
+	rows = palloc0(sizeof(StockRow) * (net->nrows > 0 ? net->nrows : 1));
+	lanes = palloc0(sizeof(Lane) * (net->nlanes + nlanes_added + 1));
+	lane_start = palloc0(sizeof(int) * (net->nnodes + nsplit + 1));
+	for (n = 0; n < net->nnodes; n++)
+	{
+		int			part;
+		int			whole = m;
+
+		for (part = 0; part < (split[n] ? 2 : 1); part++)
+		{
+			NetNode    *dst = &nodes[m];
+
+			*dst = net->nodes[n];
+			dst->whole = whole;
+			if (split[n])
+			{
+				dst->part = part == 0 ? NODE_HAZMAT : NODE_GENERAL;
+				if (part == 1)
+					initStringInfo(&dst->notes);
+			}
+			dst->first_row = nr;
+			dst->nrows = 0;
+			for (i = net->nodes[n].first_row;
+				 i < net->nodes[n].first_row + net->nodes[n].nrows; i++)
+				if (!split[n] || (part == 0) == o->groups[net->rows[i].group].rules.hazmat)
+				{
+					rows[nr++] = net->rows[i];
+					dst->nrows++;
+				}
+			for (i = net->lane_start[n]; i < net->lane_start[n + 1]; i++)
+			{
+				lanes[nl] = net->lanes[i];
+				lanes[nl++].node = m;
+			}
+			lane_start[m + 1] = nl;
+			m++;
+		}
+	}
+	net->nodes = nodes;
+	net->nnodes = m;
+	net->rows = rows;
+	net->lanes = lanes;
+	net->nlanes = nl;
+	net->lane_start = lane_start;
+	net->node_by_id = palloc(sizeof(int) * m);
+	for (n = 0; n < m; n++)
+		net->node_by_id[n] = n;
+	qsort_arg(net->node_by_id, m, sizeof(int), cmp_node_id, net->nodes);
+}
+
+/* the part of a node in explain and shipments: "hazmat", "general" */
+static const char *
+part_name(const NetNode *nd)
+{
+	return nd->part == NODE_HAZMAT ? "hazmat" : nd->part == NODE_GENERAL ? "general" : NULL;
 }
 
 /* ---------------------------------------------------------------- planning */
@@ -1575,9 +1983,11 @@ ops_admit(const Order *o, const Ops *ops, NetNode *nd, int n)
 static bool
 ops_cap_row(const Order *o, Ops *ops, NetNode *nd, int n, StockRow *r)
 {
-	int64	   *left = &ops->units_left[n];
+	/* products: the hazmat and general parts of a node share its capacity */
+	int64	   *left = &ops->units_left[nd->whole];
 	int64		take = Min(r->available, o->groups[r->group].qty);
 
+	n = nd->whole;
 	if (take > *left)
 	{
 		if (!ops->capped[n])
@@ -1612,6 +2022,7 @@ ops_pickup_cost(const Ops *ops, Network *net, int n)
 	{
 		nd->costed = true;
 		nd->service = NULL;
+		nd->mode = NULL;		/* products */
 		nd->shipment_cost = 0.0;
 		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
 			net->rows[i].unit_cost = 0.0;
@@ -1649,6 +2060,153 @@ ops_json_load(StringInfo b, const SrNodeOps *no)
 	appendStringInfoChar(b, '}');
 }
 
+/* ---------------------------------------------------------------- products
+ *
+ * Product rules in planning (src/products.c has the rules themselves): a
+ * lot-tracked row's share of its lots, and the re-cost of the nodes a plan
+ * uses at the weights they really ship.  Call sites in plan_order are marked
+ * "products:".
+ */
+
+/*
+ * A lot-tracked row may give its share of the node's eligible lots (shared
+ * out over the order's demands on the SKU at the first of its rows): its
+ * available becomes that share; false, with the reason noted, when nothing.
+ */
+static bool
+take_lot_share(const Order *o, Network *net, int n, int i, DateADT today)
+{
+	StockRow   *r = &net->rows[i];
+	const SkuGroup *gr = &o->groups[r->group];
+	char	   *why;
+
+	if (r->lots == NULL)
+		share_lots(o, net, n, i, today);
+	if ((why = sr_lots_note(r->lots, gr->sku)) != NULL)
+		add_note(&net->nodes[n], "%s", why);
+	r->available = r->lots->share;
+	return r->available > 0;
+}
+
+/* the unit cost the problem gives (line, node) */
+static double
+cands_unit_cost(const SrProblem *prob, int line, int node)
+{
+	int			c;
+
+	for (c = 0; c < prob->ncands; c++)
+		if (prob->cands[c].line == line && prob->cands[c].node == node)
+			return prob->cands[c].unit_cost;
+	return 0.0;
+}
+
+/*
+ * Re-cost the nodes a solution uses with the weights they really ship (the
+ * estimate took the most each could ship, which may sit in another weight
+ * bracket: parcel, LTL, FTL).  A node whose lane changes takes the new
+ * lane's costs, in the network and in the solver's problem (moved by the
+ * change, so a rule's discount on the node stays as it was); a node no lane
+ * may carry at its real weight keeps its estimate, and a pickup node's own
+ * handover has no lane.  When anything changed, the result's terms and score
+ * are recomputed for the new costs, as the solver scores them.  Returns
+ * whether anything changed.
+ */
+static bool
+reprice_plan(const Order *o, const Profile *prof, Network *net, const Ops *ops,
+			 SrProblem *prob, SrNode *snodes, SrCand *cands, const int *node_of_solver,
+			 SrResult *res)
+{
+	bool		changed = false;
+	bool	   *open = palloc0(sizeof(bool) * (prob->nnodes > 0 ? prob->nnodes : 1));
+	int			s;
+	int			a;
+
+	for (a = 0; a < res->nallocs; a++)
+		open[res->allocs[a].node] = true;
+	for (s = 0; s < prob->nnodes; s++)
+	{
+		int			n = node_of_solver[s];
+		NetNode    *nd = &net->nodes[n];
+		NetNode		saved = *nd;
+		double	   *saved_cost = palloc(sizeof(double) * (nd->nrows > 0 ? nd->nrows : 1));
+		int64	   *units = palloc0(sizeof(int64) * (nd->nrows > 0 ? nd->nrows : 1));
+		int			i;
+
+		if (!open[s] || nd->pickup_here)
+			continue;
+		for (a = 0; a < res->nallocs; a++)
+			if (res->allocs[a].node == s)
+				for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+					if (net->rows[i].cand >= 0 && net->rows[i].group == res->allocs[a].line)
+						units[i - nd->first_row] += res->allocs[a].qty;
+		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+			saved_cost[i - nd->first_row] = net->rows[i].unit_cost;
+
+		cost_node_units(o, prof, net, n, units);
+		if (o->pickup)
+			ops_pickup_cost(ops, net, n);	/* ops: a transfer's days at the pickup node */
+		if (!nd->costed || nd->unroutable)
+		{
+			/* nothing may carry it at this weight: the estimate stands */
+			*nd = saved;
+			for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+				net->rows[i].unit_cost = saved_cost[i - nd->first_row];
+			continue;
+		}
+		if (nd->shipment_cost == saved.shipment_cost && nd->days == saved.days &&
+			nd->service == saved.service && nd->mode == saved.mode)
+		{
+			bool		same = true;
+
+			for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+				if (net->rows[i].unit_cost != saved_cost[i - nd->first_row])
+					same = false;
+			if (same)
+				continue;
+		}
+		changed = true;
+		snodes[s].shipment_cost = Max(0.0, snodes[s].shipment_cost +
+									  (nd->shipment_cost - saved.shipment_cost));
+		snodes[s].days = Max(0.0, snodes[s].days + (nd->days - saved.days));
+		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+			if (net->rows[i].cand >= 0)
+				cands[net->rows[i].cand].unit_cost = net->rows[i].unit_cost;
+	}
+	if (!changed)
+		return false;
+
+	/* the solution's terms at the new costs (as the solver scores them) */
+	res->terms.cost = 0.0;
+	res->terms.days = 0.0;
+	res->terms.late = 0.0;
+	for (a = 0; a < res->nallocs; a++)
+		res->terms.cost += cands_unit_cost(prob, res->allocs[a].line, res->allocs[a].node) *
+			(double) res->allocs[a].qty;
+	for (s = 0; s < prob->nnodes; s++)
+	{
+		if (!open[s])
+			continue;
+		res->terms.cost += snodes[s].shipment_cost;
+		res->terms.days += snodes[s].days;
+		if (prob->profile.need_by_days >= 0.0 && snodes[s].days > prob->profile.need_by_days)
+			res->terms.late += snodes[s].days - prob->profile.need_by_days;
+	}
+	res->score = sr_score_terms(&prob->profile, &res->terms);
+	return true;
+}
+
+/* "ground (parcel)", "distance model" as a JSON string */
+static void
+append_lane_name(StringInfo buf, const NetNode *nd)
+{
+	if (nd->service == NULL)
+		escape_json(buf, "distance model");
+	else if (nd->mode == NULL)
+		escape_json(buf, nd->service);
+	else
+		escape_json(buf, psprintf("%s (%s)", nd->service, nd->mode));
+}
+
 /*
  * Plan an order.  rules is NULL on the first call.  When a routing rule's cap
  * is broken the order is planned again with the same rules, which then pick
@@ -1684,6 +2242,8 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 	const char *why;
 	Ops			ops;
 	DateADT		ready_by = DATEVAL_NOBEGIN;
+	NetNode    *estimated;		/* products: the nodes as costed before repricing */
+	int			passes = 1;
 
 	memset(&ops, 0, sizeof(ops));
 	parse_order(doc, &o);
@@ -1699,6 +2259,8 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 	if (strcmp(sr_rules_profile(rules, o.profile), o.profile) != 0)
 		load_profile(sr_rules_profile(rules, o.profile), read_only, &prof);
 	load_items(&o, read_only);
+	/* products: product rules; destination locks and lot requirements (src/products.c) */
+	load_products(&o, read_only, true);
 
 	/* the order's options override its profile */
 	if (o.allow_partial >= 0)
@@ -1711,6 +2273,18 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 		prof.sr.need_by_days = o.need_by > today ? (double) (o.need_by - today) : 0.0;
 
 	load_network(&o, now, read_only, &net);
+	/* products: the free lots of lot-tracked SKUs; hazmat lines apart where a lane says so */
+	if (o.any_lot_tracked)
+	{
+		char	  **skus = palloc(sizeof(char *) * o.ngroups);
+		int			nskus = 0;
+
+		for (i = 0; i < o.ngroups; i++)
+			if (o.groups[i].rules.lot_tracked)
+				skus[nskus++] = o.groups[i].sku;
+		net.lots = sr_lots_load(skus, nskus, read_only);
+	}
+	split_hazmat_nodes(&o, &net);
 	ops_load(&o, &net, now, read_only, &ops);	/* ops */
 
 	/* eligibility and cost, node by node in node_id order */
@@ -1746,11 +2320,32 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 		for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
 		{
 			StockRow   *r = &net.rows[i];
+			SkuGroup   *gr = &o.groups[r->group];
+			/* products: a SKU's groups share its stock row; say things once per SKU */
+			bool		again = i > nd->first_row &&
+				strcmp(o.groups[net.rows[i - 1].group].sku, gr->sku) == 0;
+			char	   *pwhy;
 
 			if (!r->allowed)
-				add_note(nd, "not allowed for sku %s", o.groups[r->group].sku);
+			{
+				if (!again)
+					add_note(nd, "not allowed for sku %s", gr->sku);
+			}
+			/* products: hazmat nodes, ship_from_countries */
+			else if ((pwhy = sr_products_node_excludes(&gr->rules, gr->sku, nd->hazmat_node,
+													   nd->country)) != NULL)
+			{
+				if (!again)
+					add_note(nd, "%s", pwhy);
+			}
 			else if (r->available <= 0)
-				add_note(nd, "no stock of sku %s", o.groups[r->group].sku);
+			{
+				if (!again)
+					add_note(nd, "no stock of sku %s", gr->sku);
+			}
+			/* products: a lot-tracked line may use its share of the eligible lots */
+			else if (gr->rules.lot_tracked && !take_lot_share(&o, &net, n, i, today))
+				;
 			/* rules: exclusions of sku / sku_tag rules, min_node_available */
 			else if ((why = sr_rules_exclude_row(rules, nd->node_id, r->group, r->available,
 												 nd->has_coords && o.ship_to.has_coords,
@@ -1771,7 +2366,14 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 			ops_pickup_cost(&ops, &net, n);	/* ops */
 		if (!nd->costed)
 		{
-			add_note(nd, "%s", "no lane to the destination and no coordinates for the distance model");
+			bool		left = false;
+
+			/* products: with no row left (hazmat no lane may carry), the notes say why */
+			for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+				if (net.rows[i].cand >= 0)
+					left = true;
+			if (left)
+				add_note(nd, "%s", "no lane to the destination and no coordinates for the distance model");
 			continue;
 		}
 		if (nd->unroutable)
@@ -1852,6 +2454,45 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 	prob.cands = cands;
 	prob.profile = prof.sr;
 	sr_solve_or_error(&prob, &res, &micros);
+
+	/*
+	 * products: lanes were picked for the most each node could ship.  Re-cost
+	 * the nodes the plan uses at the weights they ship; if a lane changed
+	 * (another weight bracket: parcel, LTL, FTL), solve once more with those
+	 * costs and re-cost its nodes too, then keep the better of the two
+	 * solutions at their real costs.  The plan's lanes then match the
+	 * weights its shipments weigh.
+	 */
+	estimated = palloc(sizeof(NetNode) * (net.nnodes > 0 ? net.nnodes : 1));
+	memcpy(estimated, net.nodes, sizeof(NetNode) * net.nnodes);
+	if (reprice_plan(&o, &prof, &net, &ops, &prob, snodes, cands, node_of_solver, &res))
+	{
+		SrResult	first_res = res;
+		NetNode    *first_nodes = palloc(sizeof(NetNode) * net.nnodes);
+		double	   *first_costs = palloc(sizeof(double) * (net.nrows > 0 ? net.nrows : 1));
+		int64		more;
+
+		memcpy(first_nodes, net.nodes, sizeof(NetNode) * net.nnodes);
+		for (i = 0; i < net.nrows; i++)
+			first_costs[i] = net.rows[i].unit_cost;
+		sr_solve_or_error(&prob, &res, &more);
+		passes = 2;
+		micros += more;
+		(void) reprice_plan(&o, &prof, &net, &ops, &prob, snodes, cands, node_of_solver, &res);
+		res.evaluated += first_res.evaluated;
+		res.pruned += first_res.pruned;
+		if (first_res.score < res.score)
+		{
+			/* the first solution, at its real costs, is the better one */
+			first_res.evaluated = res.evaluated;
+			first_res.pruned = res.pruned;
+			first_res.proven_optimal = false;
+			res = first_res;
+			memcpy(net.nodes, first_nodes, sizeof(NetNode) * net.nnodes);
+			for (i = 0; i < net.nrows; i++)
+				net.rows[i].unit_cost = first_costs[i];
+		}
+	}
 	/* rules: the real terms of preferred nodes, and the score the bonus took off */
 	preference = sr_rules_restore_terms(rules, &prob.profile, &res);
 
@@ -1892,6 +2533,8 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 	{
 		NetNode    *nd = &net.nodes[ship[i].node];
 		double		cost = nd->shipment_cost;
+		double		weight = 0.0;	/* products */
+		bool		hazmat = false; /* products */
 		int			j;
 
 		if (i > 0)
@@ -1901,6 +2544,12 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 		appendStringInfoString(&b, ",\"service\":");
 		if (nd->service)
 			escape_json(&b, nd->service);
+		else
+			appendStringInfoString(&b, "null");
+		/* products: the lane's mode (null under the distance model) */
+		appendStringInfoString(&b, ",\"mode\":");
+		if (nd->mode)
+			escape_json(&b, nd->mode);
 		else
 			appendStringInfoString(&b, "null");
 		appendStringInfoString(&b, ",\"lines\":[");
@@ -1915,14 +2564,25 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 			escape_json(&b, ln->line_ref);
 			appendStringInfoString(&b, ",\"sku\":");
 			escape_json(&b, ln->sku);
-			appendStringInfo(&b, ",\"qty\":" INT64_FORMAT "}", ship[j].qty);
+			appendStringInfo(&b, ",\"qty\":" INT64_FORMAT, ship[j].qty);
 			for (k = nd->first_row; k < nd->first_row + nd->nrows; k++)
 				if (net.rows[k].group == ln->group)
+				{
 					cost += net.rows[k].unit_cost * (double) ship[j].qty;
+					/* products: the lots this line takes, FEFO */
+					if (net.rows[k].lots)
+						sr_lots_append(&b, net.lots, net.rows[k].lots, ship[j].qty);
+				}
+			appendStringInfoChar(&b, '}');
+			weight += (double) ship[j].qty * o.groups[ln->group].weight_kg;
+			if (o.groups[ln->group].rules.hazmat)
+				hazmat = true;
 		}
 		total_cost += cost;
 		max_days = Max(max_days, nd->days);
-		appendStringInfoString(&b, "],\"cost\":");
+		appendStringInfo(&b, "],\"hazmat\":%s,\"weight_kg\":", hazmat ? "true" : "false");
+		sr_json_number(&b, weight);
+		appendStringInfoString(&b, ",\"cost\":");
 		sr_json_number(&b, cost);
 		appendStringInfoString(&b, ",\"days\":");
 		sr_json_number(&b, nd->days);
@@ -2054,6 +2714,9 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 			appendStringInfoChar(&b, ',');
 		appendStringInfoString(&b, "{\"node_id\":");
 		escape_json(&b, nd->node_id);
+		/* products: the hazmat and general parts of a node that ships hazmat apart */
+		if (part_name(nd))
+			appendStringInfo(&b, ",\"part\":\"%s\"", part_name(nd));
 		appendStringInfo(&b, ",\"eligible\":%s,\"chosen\":%s,\"reason\":",
 						 nd->eligible ? "true" : "false", chosen ? "true" : "false");
 		escape_json(&b, why.data);
@@ -2062,6 +2725,12 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 			appendStringInfoString(&b, ",\"basis\":");
 			appendStringInfoString(&b, nd->pickup_here ? "\"pickup\"" :
 								   nd->service ? "\"lane\"" : "\"distance\"");
+			/* products: the lane's mode */
+			if (nd->mode)
+			{
+				appendStringInfoString(&b, ",\"mode\":");
+				escape_json(&b, nd->mode);
+			}
 			appendStringInfoString(&b, ",\"shipment_cost\":");
 			sr_json_number(&b, nd->shipment_cost);
 		}
@@ -2081,7 +2750,38 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 			ops_json_load(&b, &ops.o.nodes[n]);	/* ops */
 		appendStringInfoChar(&b, '}');
 	}
-	appendStringInfoString(&b, "],\"solver\":");
+	appendStringInfoString(&b, "]");
+	/* products: shipments whose lane changed once their real weight was known */
+	first = true;
+	for (n = 0; n < net.nnodes; n++)
+	{
+		const NetNode *nd = &net.nodes[n];
+		const NetNode *est = &estimated[n];
+
+		for (i = 0; i < nship && ship[i].node != n; i++)
+			;
+		if (i == nship || (nd->service == est->service && nd->mode == est->mode &&
+						   nd->shipment_cost == est->shipment_cost && nd->days == est->days))
+			continue;
+		appendStringInfoString(&b, first ? ",\"recost\":[" : ",");
+		first = false;
+		appendStringInfoString(&b, "{\"node_id\":");
+		escape_json(&b, nd->node_id);
+		if (part_name(nd))
+			appendStringInfo(&b, ",\"part\":\"%s\"", part_name(nd));
+		appendStringInfoString(&b, ",\"estimated_kg\":");
+		sr_json_number(&b, est->weight_kg);
+		appendStringInfoString(&b, ",\"weight_kg\":");
+		sr_json_number(&b, nd->weight_kg);
+		appendStringInfoString(&b, ",\"from\":");
+		append_lane_name(&b, est);
+		appendStringInfoString(&b, ",\"to\":");
+		append_lane_name(&b, nd);
+		appendStringInfoChar(&b, '}');
+	}
+	if (!first)
+		appendStringInfoChar(&b, ']');
+	appendStringInfo(&b, ",\"passes\":%d,\"solver\":", passes);
 	sr_json_solver(&b, &res, micros);
 	appendStringInfoString(&b, "}}");
 
@@ -2204,6 +2904,7 @@ routing_available(PG_FUNCTION_ARGS)
 
 	now = sr_routing_now();
 	load_items(&o, true);
+	load_products(&o, true, false);	/* products: hazmat, origin and destination locks */
 	/* rules (src/rules.c) matching this customer, destination and sku */
 	rules = sr_rules_load(&o.facts, now, true);
 	if (!PG_ARGISNULL(1))
@@ -2230,9 +2931,16 @@ routing_available(PG_FUNCTION_ARGS)
 		escape_json(&b, nd->name ? nd->name : "");
 		appendStringInfoString(&b, ",\"status\":");
 		escape_json(&b, nd->status);
+		/* products: a node that may not ship the SKU (hazmat, origin), or not there */
+		if (routable)
+			why = sr_products_node_excludes(&o.groups[0].rules, o.groups[0].sku,
+											nd->hazmat_node, nd->country);
+		if (routable && why == NULL && !PG_ARGISNULL(1) &&
+			!sr_products_destination_ok(&o.groups[0].rules, o.ship_to.country, o.ship_to.region))
+			why = psprintf("sku %s may not ship to this destination", o.groups[0].sku);
 		/* rules: what would exclude the node for this customer and sku */
 		set_distance(&o, nd);
-		if (routable &&
+		if (routable && why == NULL &&
 			(why = sr_rules_exclude_node(rules, nd->node_id, nd->has_coords && o.ship_to.has_coords,
 										 nd->distance_km)) == NULL)
 			why = sr_rules_exclude_row(rules, nd->node_id, 0, r->available,

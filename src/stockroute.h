@@ -22,7 +22,7 @@
 #define ERRCODE_SR_NODE_NOT_ACCEPTING		MAKE_SQLSTATE('S','R','0','0','9')
 #define ERRCODE_SR_UNKNOWN_LOT				MAKE_SQLSTATE('S','R','0','1','0')
 #define ERRCODE_SR_IMMUTABLE_COLUMN			MAKE_SQLSTATE('S','R','0','1','1')
-/* routing (src/aggregate.c, plan.c, allocate.c, explain.c): SR020-SR039 */
+/* routing (src/aggregate.c, plan.c, allocate.c, explain.c): SR020-SR033 */
 #define ERRCODE_SR_UNKNOWN_PROFILE			MAKE_SQLSTATE('S','R','0','2','0')
 #define ERRCODE_SR_DUPLICATE_LINE			MAKE_SQLSTATE('S','R','0','2','1')
 #define ERRCODE_SR_CONFLICTING_CANDIDATE	MAKE_SQLSTATE('S','R','0','2','2')
@@ -34,6 +34,10 @@
 #define ERRCODE_SR_RULE_UNKNOWN_PROFILE		MAKE_SQLSTATE('S','R','0','2','7')
 #define ERRCODE_SR_RULE_UNKNOWN_NODE		MAKE_SQLSTATE('S','R','0','2','8')
 #define ERRCODE_SR_REFERENCED_BY_RULE		MAKE_SQLSTATE('S','R','0','2','9')
+/* products (src/products.c): SR034-SR039 */
+#define ERRCODE_SR_RESTRICTED_DESTINATION	MAKE_SQLSTATE('S','R','0','3','4')
+#define ERRCODE_SR_DESTINATION_INCOMPLETE	MAKE_SQLSTATE('S','R','0','3','5')
+#define ERRCODE_SR_NOT_LOT_TRACKED			MAKE_SQLSTATE('S','R','0','3','6')
 /* sync and reconciliation (src/ingest.c, sql/40_sync.sql, sql/50_reconcile.sql): SR040-SR059 */
 #define ERRCODE_SR_PG_CRON_MISSING			MAKE_SQLSTATE('S','R','0','4','0')
 /* operations: capacity, rejection, pickup (src/operations.c, capacity.c, reject.c, sql/60_operations.sql): SR060-SR064 */

@@ -57,7 +57,9 @@ INSERT INTO stockroute.node (node_id, name, lat, lon, country, region, handling_
     ('HAZ', 'Houston hazmat', 29.691,  -95.209, 'US', 'TX', 2, 'America/Chicago',     '{hazmat,bonded}');
 INSERT INTO stockroute.item (sku, weight_kg, tags) VALUES
     ('VALVE-9', 2.5, '{}'), ('PUMP-1', 12, '{}'), ('GASKET-3', 0.1, '{}'),
-    ('ACID-1', 1, '{hazmat}'), ('SEAL-7', 0.2, '{}');
+    -- corrosive, not hazmat: the product rules (routing.md, Products) would
+    -- keep a hazmat SKU at hazmat nodes without any rule
+    ('ACID-1', 1, '{corrosive}'), ('SEAL-7', 0.2, '{}');
 INSERT INTO stockroute.stock (node_id, sku, on_hand, safety_stock) VALUES
     ('A', 'VALVE-9', 8, 0), ('B', 'VALVE-9', 14, 2), ('C', 'VALVE-9', 15, 0), ('M', 'VALVE-9', 5, 0),
     ('BND', 'VALVE-9', 30, 0), ('HAZ', 'VALVE-9', 30, 0),
@@ -197,9 +199,9 @@ SELECT p->'rules' AS rules
 -- an order without ACID-1 does not match it
 SELECT p->'rules' AS rules
   FROM stockroute.plan(pg_temp.o('SO-19', '{"segment": "tier3"}', '[{"line_ref": "1", "sku": "SEAL-7", "qty": 2}]')) p;
--- the same by the item's tag, and by node tags: hazmat lines from hazmat nodes;
+-- the same by the item's tag, and by node tags: corrosive lines from hazmat nodes;
 -- with the order's segment too (every key must hold)
-UPDATE stockroute.rule SET match = '{"sku_tag": "hazmat", "segment": ["tier3", "tier2"]}',
+UPDATE stockroute.rule SET match = '{"sku_tag": "corrosive", "segment": ["tier3", "tier2"]}',
                            effect = '{"require_node_tags": "hazmat"}'
  WHERE rule_id = 'acid-from-houston';
 SELECT c AS customer, pg_temp.ships(p) AS ships, p->'rules'->0->'skus' AS rule_skus
