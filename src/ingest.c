@@ -769,39 +769,54 @@ static int	dedupe_stored(Batch *b);
 
 /* ---- 1-3. existence and locks --------------------------------------------- */
 
+/*
+ * Which of `keys` (sorted and de-duplicated here) exist, by `sql`, one
+ * query taking them as a text array; the result is sorted.
+ */
+static int
+existing_keys(char **keys, int n, SPIPlanPtr *plan, const char *sql,
+			  const char *what, char ***out)
+{
+	ArrBuild	a;
+	Datum		args[1];
+	int			i;
+
+	n = uniq_strings(keys, n);
+	*out = palloc(sizeof(char *) * Max(n, 1));
+	if (n == 0)
+		return 0;
+	ab_init(&a, n);
+	for (i = 0; i < n; i++)
+		ab_text(&a, keys[i]);
+	args[0] = ab_done(&a, TEXTOID);
+	if (*plan == NULL)
+	{
+		Oid			t[1] = {TEXTARRAYOID};
+
+		*plan = prepare(sql, 1, t);
+	}
+	spi_run(*plan, args, SPI_OK_SELECT, what);
+	for (i = 0; i < (int) SPI_processed; i++)
+		(*out)[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	n = (int) SPI_processed;
+	SPI_freetuptable(SPI_tuptable);
+	return uniq_strings(*out, n);
+}
+
+/* The batch's nodes that exist, sorted. */
 static int
 known_nodes(Batch *b, char ***out)
 {
 	char	  **names = palloc(sizeof(char *) * Max(b->n, 1));
 	int			n = 0,
 				i;
-	ArrBuild	a;
-	Datum		args[1];
 
 	for (i = 0; i < b->n; i++)
 		if (b->ev[i].node_id)
 			names[n++] = b->ev[i].node_id;
-	n = uniq_strings(names, n);
-	*out = palloc(sizeof(char *) * Max(n, 1));
-	if (n == 0)
-		return 0;
-	ab_init(&a, n);
-	for (i = 0; i < n; i++)
-		ab_text(&a, names[i]);
-	args[0] = ab_done(&a, TEXTOID);
-	if (plan_nodes == NULL)
-	{
-		Oid			t[1] = {TEXTARRAYOID};
-
-		plan_nodes = prepare("SELECT n.node_id FROM stockroute.node n"
-									 " WHERE n.node_id = ANY ($1)", 1, t);
-	}
-	spi_run(plan_nodes, args, SPI_OK_SELECT, "node lookup");
-	for (i = 0; i < (int) SPI_processed; i++)
-		(*out)[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-	n = (int) SPI_processed;
-	SPI_freetuptable(SPI_tuptable);
-	return uniq_strings(*out, n);
+	return existing_keys(names, n, &plan_nodes,
+						 "SELECT n.node_id FROM stockroute.node n WHERE n.node_id = ANY ($1)",
+						 "node lookup", out);
 }
 
 /*
@@ -986,31 +1001,9 @@ add_rows(Row *rows, int nrows, bool lots)
 static int
 known_skus(char **skus, int n, char ***out)
 {
-	ArrBuild	a;
-	Datum		args[1];
-	int			i;
-
-	n = uniq_strings(skus, n);
-	*out = palloc(sizeof(char *) * Max(n, 1));
-	if (n == 0)
-		return 0;
-	ab_init(&a, n);
-	for (i = 0; i < n; i++)
-		ab_text(&a, skus[i]);
-	args[0] = ab_done(&a, TEXTOID);
-	if (plan_items == NULL)
-	{
-		Oid			t[1] = {TEXTARRAYOID};
-
-		plan_items = prepare("SELECT i.sku FROM stockroute.item i"
-									 " WHERE i.sku = ANY ($1)", 1, t);
-	}
-	spi_run(plan_items, args, SPI_OK_SELECT, "item lookup");
-	for (i = 0; i < (int) SPI_processed; i++)
-		(*out)[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-	n = (int) SPI_processed;
-	SPI_freetuptable(SPI_tuptable);
-	return uniq_strings(*out, n);
+	return existing_keys(skus, n, &plan_items,
+						 "SELECT i.sku FROM stockroute.item i WHERE i.sku = ANY ($1)",
+						 "item lookup", out);
 }
 
 /*
