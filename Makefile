@@ -10,12 +10,12 @@ EXTENSION  = stockroute
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = stockroute
-OBJS = src/stockroute.o src/reservation.o src/solver.o src/aggregate.o src/plan.o src/allocate.o src/explain.o src/ingest.o src/supply.o src/priority.o src/simulate.o src/calendar.o src/holiday.o src/rules.o src/operations.o src/capacity.o src/reject.o src/products.o
+OBJS = src/stockroute.o src/reservation.o src/solver.o src/aggregate.o src/plan.o src/allocate.o src/explain.o src/ingest.o src/supply.o src/priority.o src/simulate.o src/calendar.o src/holiday.o src/rules.o src/operations.o src/capacity.o src/reject.o src/products.o src/access.o
 
 # The install script is built from its parts, in this order.  The parts are
 # numbered because PostgreSQL 15's pg_regress reads ./sql/<test>.sql before
 # --inputdir, so a part may never share a name with a test.
-SQL_PARTS = sql/10_schema.sql sql/20_reservation.sql sql/30_routing.sql sql/35_rules.sql sql/40_sync.sql sql/50_reconcile.sql sql/60_operations.sql sql/70_supply.sql
+SQL_PARTS = sql/10_schema.sql sql/20_reservation.sql sql/30_routing.sql sql/35_rules.sql sql/40_sync.sql sql/50_reconcile.sql sql/60_operations.sql sql/70_supply.sql sql/90_security.sql
 # Released versions' install scripts are frozen in git (sql/stockroute--0.1.0.sql);
 # the way from the last release to this version is built from the fragments in
 # sql/upgrade/, in name order (test/scripts/upgrade.sh proves that an updated

@@ -311,6 +311,7 @@ aggregate_transition(PG_FUNCTION_ARGS)
 
 	if (st == NULL)
 		st = state_new(aggctx);
+	sr_check_candidates((int64) st->nrows + 1, NULL);	/* hostile input (issue 6) */
 	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
 	{
 		Jsonb	   *profile = PG_GETARG_JSONB_P(2);
@@ -377,6 +378,7 @@ aggregate_combine(PG_FUNCTION_ARGS)
 	}
 	if (st1 == NULL)
 		st1 = state_new(aggctx);	/* copy: st2 may live elsewhere */
+	sr_check_candidates((int64) st1->nrows + st2->nrows, NULL);
 	state_append(st1, st2, aggctx);
 	check_state(st1);
 	PG_RETURN_POINTER(st1);

@@ -717,6 +717,10 @@ check_event(Batch *b, Event *e, char **nodes, int nnodes)
 	else if (e->key == NULL || e->key[0] == '\0')
 		e->error = psprintf("idempotency_key must be a non-empty string, got %s",
 							SHOWN("idempotency_key"));
+	/* hostile input (issue 6): a key this long would fail the batch in the index */
+	else if (strlen(e->key) > SR_MAX_IDENT_BYTES)
+		e->error = psprintf("idempotency_key must be at most %d bytes long, got %zu bytes",
+							SR_MAX_IDENT_BYTES, strlen(e->key));
 	else if ((p & F_SEQ) && !e->has_seq)
 		e->error = psprintf("seq must be a non-negative integer, got %s", SHOWN("seq"));
 	else if (!(p & F_KIND))
@@ -745,6 +749,9 @@ check_event(Batch *b, Event *e, char **nodes, int nnodes)
 			err = psprintf("qty must not be negative for a count, got " INT64_FORMAT, e->qty);
 		else if ((p & F_LOT_CODE) && e->lot_code == NULL)
 			err = psprintf("lot_code must be a non-empty string, got %s", SHOWN("lot_code"));
+		else if (e->lot_code && strlen(e->lot_code) > SR_MAX_IDENT_BYTES)
+			err = psprintf("lot_code must be at most %d bytes long, got %zu bytes",
+						   SR_MAX_IDENT_BYTES, strlen(e->lot_code));
 		else if (!(p & F_OCCURRED_AT))
 			err = "occurred_at is required";
 		else if (!e->has_at)
@@ -757,6 +764,9 @@ check_event(Batch *b, Event *e, char **nodes, int nnodes)
 			err = "order_ref is required for a ship";
 		else if ((p & F_ORDER_REF) && e->order_ref == NULL)
 			err = psprintf("order_ref must be a non-empty string, got %s", SHOWN("order_ref"));
+		else if (e->order_ref && strlen(e->order_ref) > SR_MAX_IDENT_BYTES)
+			err = psprintf("order_ref must be at most %d bytes long, got %zu bytes",
+						   SR_MAX_IDENT_BYTES, strlen(e->order_ref));
 		e->sku_pending = true;
 		e->later_error = err;
 	}
@@ -2430,6 +2440,22 @@ ingest_events(PG_FUNCTION_ARGS)
 																			   Int32GetDatum(-1))));
 
 	parse_events(&b, events);
+
+	/*
+	 * security (issue 6, src/access.c): a caller that is not an
+	 * administrator may send events only for the nodes stockroute.node_role
+	 * maps it to: 42501 naming the first other node, before anything is
+	 * recorded.  ingest() runs as its owner, who bypasses row-level
+	 * security, so the check asks for the role that called (outer level).
+	 */
+	{
+		SrNodeScope *scope = sr_node_scope(GetOuterUserId(), true);
+
+		if (scope != NULL)
+			for (i = 0; i < n; i++)
+				if (b.ev[i].node_id != NULL)
+					sr_require_node_access(scope, b.ev[i].node_id);
+	}
 
 	/*
 	 * Every statement below looks up a batch of keys, each key by one index

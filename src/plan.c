@@ -30,6 +30,7 @@
 #include "common/shortest_dec.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgtime.h"
 #include "portability/instr_time.h"
@@ -324,11 +325,17 @@ sr_jsonb_string(const JsonbValue *v)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
-/* A short rendering of a value for an error message: 2.5, "abc", an object. */
+/*
+ * A short rendering of a value for an error message: 2.5, "abc", an object.
+ * Long numbers and strings are shortened (1.000e+400, "abc..."): a hostile
+ * document must not write megabytes into the server log (issue 6).
+ */
 char *
 sr_jsonb_shown(const JsonbValue *v)
 {
 	StringInfoData s;
+	char	   *out;
+	int			len;
 
 	switch (v->type)
 	{
@@ -337,11 +344,15 @@ sr_jsonb_shown(const JsonbValue *v)
 		case jbvBool:
 			return v->val.boolean ? "true" : "false";
 		case jbvNumeric:
-			return DatumGetCString(DirectFunctionCall1(numeric_out,
-													   NumericGetDatum(v->val.numeric)));
+			out = DatumGetCString(DirectFunctionCall1(numeric_out,
+													  NumericGetDatum(v->val.numeric)));
+			return strlen(out) <= 32 ? out : numeric_out_sci(v->val.numeric, 3);
 		case jbvString:
 			initStringInfo(&s);
-			escape_json(&s, sr_jsonb_string(v));
+			len = pg_mbcliplen(v->val.string.val, v->val.string.len, 64);
+			escape_json(&s, pnstrdup(v->val.string.val, len));
+			if (len < v->val.string.len)
+				appendStringInfoString(&s, "...");
 			return s.data;
 		default:
 			return sr_jsonb_is_array(v) ? "an array" : "an object";
@@ -443,6 +454,8 @@ get_required_string(JsonbContainer *obj, const char *key, const char *what,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s \"%s\" must not be empty", what, path)));
+	if (v->val.string.len > SR_MAX_IDENT_BYTES)	/* hostile input (issue 6) */
+		sr_check_ident_length(psprintf("%s \"%s\"", what, path), sr_jsonb_string(v));
 	return sr_jsonb_string(v);
 }
 
@@ -805,6 +818,7 @@ parse_order(Jsonb *doc, Order *o)
 		OrderLine  *ln = &o->lines[i];
 		char		path[64];
 
+		CHECK_FOR_INTERRUPTS();	/* the duplicate checks below are quadratic */
 		snprintf(path, sizeof(path), "lines[%d]", i);
 		if (!sr_jsonb_is_object(e))
 			field_wrong(what, path, "an object", e);
@@ -2273,6 +2287,7 @@ plan_order(Jsonb *doc, bool read_only, SrRules *rules)
 		prof.sr.need_by_days = o.need_by > today ? (double) (o.need_by - today) : 0.0;
 
 	load_network(&o, now, read_only, &net);
+	sr_check_candidates(net.nrows, o.order_ref);	/* hostile input (issue 6) */
 	/* products: the free lots of lot-tracked SKUs; hazmat lines apart where a lane says so */
 	if (o.any_lot_tracked)
 	{

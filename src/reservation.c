@@ -609,6 +609,7 @@ required_text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must not be empty", name)));
+	sr_check_ident_length(name, s);	/* hostile input (issue 6) */
 	return s;
 }
 

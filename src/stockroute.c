@@ -17,6 +17,7 @@
 PG_MODULE_MAGIC;
 
 int			stockroute_default_hold_ttl = 900;
+int			stockroute_max_candidates = 50000;
 
 void		_PG_init(void);
 
@@ -32,6 +33,17 @@ _PG_init(void)
 							30 * 24 * 3600,
 							PGC_USERSET,
 							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("stockroute.max_candidates",
+							"Most candidates one plan may weigh.",
+							"A candidate is a node that can give units of an order line: for plan() and allocate() a stock row of the order's SKUs, for split_plan an input row of one group. More are refused with SQLSTATE 54000.",
+							&stockroute_max_candidates,
+							50000,
+							1,
+							10000000,
+							PGC_USERSET,
+							0,
 							NULL, NULL, NULL);
 
 	sr_routing_define_gucs();	/* src/plan.c */
@@ -76,4 +88,39 @@ SPIPlanPtr
 sr_prepare_kept_generic(const char *sql, int nargs, Oid *argtypes)
 {
 	return prepare_kept(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+}
+
+/*
+ * Input limits shared by every entry point (hostile input, issue 6): a
+ * specific SQLSTATE naming the field, raised before anything is written.
+ */
+void
+sr_check_ident_length(const char *what, const char *value)
+{
+	size_t		len = strlen(value);
+
+	if (len > SR_MAX_IDENT_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("%s must be at most %d bytes long, got %zu bytes", what,
+						SR_MAX_IDENT_BYTES, len)));
+}
+
+void
+sr_check_candidates(int64 n, const char *order_ref)
+{
+	if (n <= stockroute_max_candidates)
+		return;
+	if (order_ref)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("order \"%s\" has " INT64_FORMAT " candidates, more than stockroute.max_candidates (%d)",
+						order_ref, n, stockroute_max_candidates),
+				 errdetail("A candidate is a stock row of one of the order's SKUs."),
+				 errhint("Split the order, or raise stockroute.max_candidates.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("split_plan group has more than stockroute.max_candidates (%d) candidate rows",
+					stockroute_max_candidates),
+			 errhint("Narrow the query, or raise stockroute.max_candidates.")));
 }

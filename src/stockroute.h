@@ -50,6 +50,28 @@
 #define ERRCODE_SR_SUPPLY_CLOSED			MAKE_SQLSTATE('S','R','0','6','5')
 #define ERRCODE_SR_UNKNOWN_SUPPLY			MAKE_SQLSTATE('S','R','0','6','6')
 #define ERRCODE_SR_INVALID_REPLAY_WINDOW	MAKE_SQLSTATE('S','R','0','6','7')
+/* security (src/access.c, sql/90_security.sql): SR050-SR054, none used yet (42501, 54000, 22001 fit) */
+
+/*
+ * Longest identifier (order_ref, line_ref, sku, node_id, lot_code,
+ * idempotency_key) accepted from callers, in bytes.  Several of them meet in
+ * one index key (reservation's (sku, idempotency_key), where allocate()'s
+ * key is order_ref:line_ref:node_id), and btree refuses keys over 2704
+ * bytes; 256 bytes each keeps every key well below that.
+ */
+#define SR_MAX_IDENT_BYTES 256
+/* ERROR 22001 naming `what` when value is longer than SR_MAX_IDENT_BYTES */
+extern void sr_check_ident_length(const char *what, const char *value);
+/* ERROR 54000 when n candidates exceed stockroute.max_candidates (order_ref NULL: split_plan) */
+extern void sr_check_candidates(int64 n, const char *order_ref);
+
+/* Who may see and feed which nodes (src/access.c). */
+typedef struct SrNodeScope SrNodeScope;
+/* the nodes roleid may read (for_write false) or send events for; NULL: all */
+extern SrNodeScope *sr_node_scope(Oid roleid, bool for_write);
+extern bool sr_node_in_scope(const SrNodeScope *scope, const char *node_id);
+/* ERROR 42501 naming node_id unless the scope holds it */
+extern void sr_require_node_access(const SrNodeScope *scope, const char *node_id);
 
 /* A text argument that must be neither NULL (22004) nor empty (22023), naming it (src/reservation.c). */
 extern char *required_text_arg(FunctionCallInfo fcinfo, int argno, const char *name);
@@ -61,6 +83,7 @@ extern SPIPlanPtr sr_prepare_kept_generic(const char *sql, int nargs, Oid *argty
 
 /* GUCs (src/stockroute.c) */
 extern int	stockroute_default_hold_ttl;	/* seconds */
+extern int	stockroute_max_candidates;
 /* routing GUCs (src/plan.c, defined by sr_routing_define_gucs from _PG_init) */
 extern int	stockroute_max_order_lines;
 extern int	stockroute_allocate_retries;

@@ -8,18 +8,25 @@
 #  2. a dump taken during a shortfall (on_hand below reserved) cannot be
 #     replayed that way (each re-added hold would oversell), and is restored
 #     as an exact copy with session_replication_role = replica, as docs/
-#     operations.md says.
+#     operations.md says;
+#  3. the node mapping (stockroute.node_role, dumped with role names) and a
+#     privilege granted after CREATE EXTENSION come back, and every
+#     privilege of the extension's functions and tables equals the source's.
 # Runs against the server in PG*.
 set -euo pipefail
 src=stockroute_dump_src
 dst=stockroute_dump_dst
 dump=$(mktemp)
-trap 'rm -f "$dump"; dropdb --if-exists $src; dropdb --if-exists $dst' EXIT
+feed=stockroute_dump_feed
+trap 'rm -f "$dump"; dropdb --if-exists $src; dropdb --if-exists $dst; psql -X -q -c "DROP ROLE IF EXISTS $feed"' EXIT
 dropdb --if-exists $src >/dev/null; dropdb --if-exists $dst >/dev/null
 createdb $src
 createdb $dst
+psql -X -q -c "DROP ROLE IF EXISTS $feed" -c "CREATE ROLE $feed" >/dev/null
 psql -X -q -o /dev/null -v ON_ERROR_STOP=1 -d $src <<'SQL'
 CREATE EXTENSION stockroute;
+-- (roles are cluster-wide; CREATE EXTENSION made stockroute_node if it was missing)
+GRANT stockroute_node TO stockroute_dump_feed;
 INSERT INTO stockroute.node (node_id, name, lat, lon, country, tags)
 VALUES ('A', 'Atlanta', 33.7, -84.4, 'US', '{hazmat}'), ('B', 'Reno', 39.5, -119.8, 'US', '{}');
 UPDATE stockroute.node SET daily_order_limit = 10, daily_unit_limit = 100 WHERE node_id = 'A';
@@ -45,6 +52,9 @@ SELECT stockroute.release('SO-1');
 SELECT stockroute.reserve('SO-5', '1', 'V-1', 'A', 3);
 SELECT stockroute.reserve('SO-7', '1', 'V-1', 'B', 2);
 SELECT stockroute.reject('SO-7', 'B', 'damaged');
+INSERT INTO stockroute.node_role (grantee, node_id) VALUES ('stockroute_dump_feed', 'A');
+-- a privilege changed after CREATE EXTENSION: pg_dump writes it as GRANT
+GRANT EXECUTE ON FUNCTION stockroute.available(text, jsonb, jsonb) TO stockroute_dump_feed;
 SQL
 
 # every table, every column except the maintenance timestamps the triggers
@@ -89,7 +99,27 @@ check_round_trip() {   # label, extra pg_restore environment
           WHERE NOT EXISTS (SELECT 1 FROM stockroute.profile_history h
                              WHERE h.profile_name = p.profile_name AND h.version = p.version)")" = 0 ] \
         || { echo "$label: profile versions missing from profile_history"; exit 1; }
+    # privileges: every function's and table's ACL, and the policies, as in the source
+    acls $src > "$dump.src"
+    acls $dst > "$dump.dst"
+    if ! diff -u "$dump.src" "$dump.dst"; then
+        echo "$label: privileges differ after restore"; rm -f "$dump.src" "$dump.dst"; exit 1
+    fi
+    grep -q 'available(text,jsonb,jsonb).*stockroute_dump_feed=X' "$dump.dst" ||
+        { echo "$label: a grant made after CREATE EXTENSION was lost"; exit 1; }
     rm -f "$dump.src" "$dump.dst"
+}
+acls() {
+    psql -X -At -v ON_ERROR_STOP=1 -d "$1" <<'SQL'
+SELECT p.oid::regprocedure::text || ' ' || coalesce(p.proacl::text, '-') FROM pg_proc p
+ WHERE p.pronamespace = 'stockroute'::regnamespace
+UNION ALL
+SELECT c.relname || ' ' || coalesce(c.relacl::text, '-') || ' rls=' || c.relrowsecurity FROM pg_class c
+ WHERE c.relnamespace = 'stockroute'::regnamespace
+UNION ALL
+SELECT 'policy ' || tablename || ' ' || policyname || ' ' || qual FROM pg_policies WHERE schemaname = 'stockroute'
+ORDER BY 1;
+SQL
 }
 
 check_round_trip "plain pg_restore"

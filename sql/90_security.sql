@@ -1,0 +1,253 @@
+-- stockroute install script, last part: least privilege (issue 6).  See the
+-- threat model in docs/operations.md and the roles in docs/reference.md.
+--
+--   * three NOLOGIN roles, created here when the installer may create roles
+--     (else later by stockroute.create_roles()): stockroute_admin (master
+--     data, rules, profiles, the node mapping, jobs), stockroute_app
+--     (plan, allocate, the reservation lifecycle, reading), stockroute_node
+--     (ingest, reading its own nodes' stock, lots and events);
+--   * stockroute.node_role maps login roles or groups to the nodes they speak
+--     for, and row-level security keeps a node role to those nodes' rows;
+--   * the functions that write what callers may not write directly run as
+--     SECURITY DEFINER, and every function that runs SQL pins search_path;
+--   * EXECUTE on every function of the schema is revoked from PUBLIC, then
+--     granted back role by role.
+--
+-- Last on purpose: the ALTERs and the REVOKE reach every function the parts
+-- before created.  A function added later must be granted in create_roles()
+-- (test/sql/security.sql fails until it is).
+
+-- Node roles and the nodes they speak for ---------------------------------------
+
+CREATE TABLE stockroute.node_role (
+    grantee     regrole NOT NULL,
+    node_id     text NOT NULL REFERENCES stockroute.node ON UPDATE CASCADE ON DELETE CASCADE,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (grantee, node_id)
+);
+
+CREATE INDEX node_role_node_idx ON stockroute.node_role (node_id);
+
+COMMENT ON TABLE stockroute.node_role IS
+    'Which nodes a role (a login role or a group) speaks for: it may ingest events for them and, as a node role, read only their stock, lot and event rows';
+COMMENT ON COLUMN stockroute.node_role.grantee IS
+    'the role; members that inherit its privileges are mapped too. Dropping the role leaves a dangling row (shown as an OID) that maps nobody';
+
+-- the mapping is the user's data; pg_dump writes role names, so restore the
+-- roles first (pg_dumpall --globals-only)
+SELECT pg_catalog.pg_extension_config_dump('stockroute.node_role', '');
+
+CREATE FUNCTION stockroute.visible_nodes()
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'access_visible_nodes'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION stockroute.visible_nodes() IS
+    'The nodes the current role may read under row-level security: NULL for every node (superusers, the owner, stockroute_admin, stockroute_app, roles that are no node role); for a node role the nodes stockroute.node_role maps it to';
+
+CREATE FUNCTION stockroute.require_node_access(events jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'access_require_node_access'
+LANGUAGE C STABLE STRICT;
+
+COMMENT ON FUNCTION stockroute.require_node_access(jsonb) IS
+    'Raise 42501 naming the first event''s node_id (in batch order) that the calling role may not send events for: any node for superusers, the owner and stockroute_admin, else the nodes stockroute.node_role maps it to. ingest() calls it first';
+
+-- Row-level security: a node role reads its own nodes ---------------------------
+-- The owner (and so every SECURITY DEFINER function) and superusers bypass it.
+-- Each visible_nodes() is an InitPlan: evaluated once per query, not per row.
+
+ALTER TABLE stockroute.stock ENABLE ROW LEVEL SECURITY;
+CREATE POLICY node_scope ON stockroute.stock
+    USING ((SELECT stockroute.visible_nodes()) IS NULL
+           OR node_id = ANY ((SELECT stockroute.visible_nodes())::text[]));
+COMMENT ON POLICY node_scope ON stockroute.stock IS
+    'A node role sees and touches only the stock of the nodes stockroute.node_role maps it to; other roles are unaffected';
+
+ALTER TABLE stockroute.lot ENABLE ROW LEVEL SECURITY;
+CREATE POLICY node_scope ON stockroute.lot
+    USING ((SELECT stockroute.visible_nodes()) IS NULL
+           OR node_id = ANY ((SELECT stockroute.visible_nodes())::text[]));
+COMMENT ON POLICY node_scope ON stockroute.lot IS
+    'A node role sees and touches only the lots of the nodes stockroute.node_role maps it to; other roles are unaffected';
+
+ALTER TABLE stockroute.event ENABLE ROW LEVEL SECURITY;
+CREATE POLICY node_scope ON stockroute.event
+    USING ((SELECT stockroute.visible_nodes()) IS NULL
+           OR node_id = ANY ((SELECT stockroute.visible_nodes())::text[]));
+COMMENT ON POLICY node_scope ON stockroute.event IS
+    'A node role sees only the events of the nodes stockroute.node_role maps it to (not rejected events without a node); other roles are unaffected';
+
+-- SECURITY DEFINER and search_path ------------------------------------------------
+-- These write what their callers may not write directly (reservations, stock
+-- counts, stock.reserved, events, alerts, the audit tables), so they run as
+-- the extension's owner.  Each takes typed arguments, builds no SQL from
+-- them, and pins search_path: nothing a caller plants in a schema can stand in
+-- for a function, operator or table they use.  ingest() checks the caller's
+-- node mapping itself (require_node_access): the owner bypasses row-level
+-- security.
+ALTER FUNCTION stockroute.reserve(text, text, text, text, bigint, interval, text, text)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION stockroute.commit(text) SECURITY DEFINER;
+ALTER FUNCTION stockroute.release(text, text) SECURITY DEFINER;
+ALTER FUNCTION stockroute.fulfill(text, text, text) SECURITY DEFINER;
+ALTER FUNCTION stockroute.allocate(jsonb) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION stockroute.ingest(jsonb) SECURITY DEFINER;
+ALTER FUNCTION stockroute.ingest_staged(text) SECURITY DEFINER;
+ALTER FUNCTION stockroute.reconcile() SECURITY DEFINER;
+ALTER FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb) SECURITY DEFINER;
+ALTER FUNCTION stockroute.repair_reserved(text, text)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION stockroute.raise_alert(text, text, text, jsonb) SECURITY DEFINER;
+ALTER FUNCTION stockroute.resolve_alert(text, text, text) SECURITY DEFINER;
+-- an administrator's profile change is recorded in profile_history, which
+-- nobody writes directly
+ALTER FUNCTION stockroute.profile_versioning()
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+-- The callers' own functions that run SQL pin search_path too: their queries
+-- are parsed (and their kept plans re-parsed) under the search_path in force,
+-- and a schema placed before pg_catalog could otherwise supply an operator.
+ALTER FUNCTION stockroute.plan(jsonb) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION stockroute.available(text, jsonb, jsonb) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION stockroute.reservation_guard() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION stockroute.reservation_apply() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION stockroute.reservation_truncate_guard() SET search_path = pg_catalog, pg_temp;
+
+-- Roles --------------------------------------------------------------------------
+
+CREATE FUNCTION stockroute.create_roles()
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result  jsonb := '{}';
+    r       record;
+BEGIN
+    -- 1. the roles: cluster-wide, so another database may have made them
+    FOR r IN
+        SELECT w.name, a.rolname IS NOT NULL AS present, a.rolcanlogin, a.rolsuper,
+               (SELECT c.rolsuper OR c.rolcreaterole FROM pg_roles c WHERE c.rolname = current_user) AS can_create
+          FROM unnest(ARRAY['stockroute_admin', 'stockroute_app', 'stockroute_node']) WITH ORDINALITY w(name, ord)
+          LEFT JOIN pg_roles a ON a.rolname = w.name
+         ORDER BY w.ord
+    LOOP
+        IF r.present THEN
+            IF r.rolcanlogin OR r.rolsuper THEN
+                RAISE WARNING 'role "%" already exists and can log in or is a superuser', r.name
+                    USING HINT = 'stockroute grants it privileges as a group role; make it NOLOGIN NOSUPERUSER.';
+            END IF;
+            result := result || jsonb_build_object(r.name, 'exists');
+            CONTINUE;
+        END IF;
+        IF NOT r.can_create THEN
+            RAISE EXCEPTION 'permission denied to create role "%"', r.name
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Run SELECT stockroute.create_roles() as a superuser or a role with CREATEROLE.';
+        END IF;
+        -- static statements, one per role: no SQL is built from strings
+        IF r.name = 'stockroute_admin' THEN
+            CREATE ROLE stockroute_admin NOLOGIN;
+            COMMENT ON ROLE stockroute_admin IS
+                'stockroute: master data, rules, profiles, node mapping, ingest for any node, reconciliation jobs';
+        ELSIF r.name = 'stockroute_app' THEN
+            CREATE ROLE stockroute_app NOLOGIN;
+            COMMENT ON ROLE stockroute_app IS
+                'stockroute: plan, allocate, reserve, commit, release, fulfill, reading every table and view';
+        ELSE
+            CREATE ROLE stockroute_node NOLOGIN;
+            COMMENT ON ROLE stockroute_node IS
+                'stockroute: ingest and read stock, lots and events of the nodes stockroute.node_role maps the member to';
+        END IF;
+        result := result || jsonb_build_object(r.name, 'created');
+    END LOOP;
+
+    -- 2. their privileges (GRANT is idempotent)
+    GRANT USAGE ON SCHEMA stockroute TO stockroute_admin, stockroute_app, stockroute_node;
+
+    -- reading: admin and app every table and view, node roles their own
+    -- nodes' stock, lots and events (row-level security)
+    GRANT SELECT ON ALL TABLES IN SCHEMA stockroute TO stockroute_admin, stockroute_app;
+    GRANT SELECT ON stockroute.stock, stockroute.lot, stockroute.event TO stockroute_node;
+
+    -- master data, rules, profiles and the node mapping.  Stock and lot rows:
+    -- created with their opening on_hand, then moved by events (ingest);
+    -- reserved only ever by the reservation triggers
+    GRANT INSERT, UPDATE, DELETE ON stockroute.node, stockroute.item, stockroute.lane,
+        stockroute.profile, stockroute.rule, stockroute.node_role TO stockroute_admin;
+    GRANT INSERT (node_id, sku, on_hand, safety_stock, reorder_point),
+          UPDATE (safety_stock, reorder_point), DELETE
+        ON stockroute.stock TO stockroute_admin;
+    GRANT INSERT (node_id, sku, lot_code, on_hand, expires_on, attrs),
+          UPDATE (expires_on, attrs), DELETE
+        ON stockroute.lot TO stockroute_admin;
+    -- flat files: \copy into event_staging, then ingest_staged()
+    GRANT INSERT, DELETE ON stockroute.event_staging TO stockroute_admin;
+    -- outbox consumers mark what they consumed
+    GRANT UPDATE (consumed_at) ON stockroute.outbox TO stockroute_admin, stockroute_app;
+
+    GRANT EXECUTE ON FUNCTION
+        stockroute.plan(jsonb),
+        stockroute.allocate(jsonb),
+        stockroute.available(text, jsonb, jsonb),
+        stockroute.reserve(text, text, text, text, bigint, interval, text, text),
+        stockroute.commit(text),
+        stockroute.release(text, text),
+        stockroute.fulfill(text, text, text),
+        stockroute.order_reservations(text)
+      TO stockroute_app;
+    GRANT EXECUTE ON FUNCTION
+        stockroute.plan(jsonb),
+        stockroute.available(text, jsonb, jsonb),
+        stockroute.order_reservations(text),
+        stockroute.ingest(jsonb),
+        stockroute.ingest_staged(text),
+        stockroute.ingest_parse_time(text),
+        stockroute.require_node_access(jsonb),
+        stockroute.reconcile(),
+        stockroute.repair_reserved(text, text),
+        stockroute.place_units(text, text, text, bigint, text, jsonb),
+        stockroute.lock_order_stock(text, text),
+        stockroute.raise_alert(text, text, text, jsonb),
+        stockroute.resolve_alert(text, text, text),
+        stockroute.schedule_jobs(text),
+        stockroute.unschedule_jobs()
+      TO stockroute_admin;
+    GRANT EXECUTE ON FUNCTION
+        stockroute.ingest(jsonb),
+        stockroute.require_node_access(jsonb)
+      TO stockroute_node;
+    RETURN result;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.create_roles() IS
+    'Create the NOLOGIN roles stockroute_admin, stockroute_app and stockroute_node where missing (needs CREATEROLE) and grant them their privileges; idempotent. CREATE EXTENSION runs it when the installer may create roles';
+
+-- EXECUTE -----------------------------------------------------------------------------
+-- Nothing is executable by PUBLIC but what only reads its arguments (or, for
+-- visible_nodes(), the caller's own mapping: row-level security evaluates it
+-- for every role that reads stock, lot or event).
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA stockroute FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    stockroute.split_plan(stockroute.candidate),
+    stockroute.split_plan(stockroute.candidate, jsonb),
+    stockroute.explain(jsonb),
+    stockroute.visible_nodes()
+  TO PUBLIC;
+
+-- CREATE EXTENSION by a role that may not create roles (and finds them
+-- missing) installs without them; docs/operations.md says what to run then.
+DO $$
+BEGIN
+    IF (SELECT c.rolsuper OR c.rolcreaterole FROM pg_catalog.pg_roles c WHERE c.rolname = current_user)
+       OR (SELECT pg_catalog.count(*) FROM pg_catalog.pg_roles a
+            WHERE a.rolname IN ('stockroute_admin', 'stockroute_app', 'stockroute_node')) = 3 THEN
+        PERFORM stockroute.create_roles();
+    ELSE
+        RAISE NOTICE 'stockroute roles not created: role "%" may not create roles', current_user
+            USING HINT = 'Run SELECT stockroute.create_roles() as a superuser or a role with CREATEROLE.';
+    END IF;
+END;
+$$;
