@@ -95,11 +95,19 @@ ALTER FUNCTION stockroute.allocate(jsonb) SECURITY DEFINER SET search_path = pg_
 ALTER FUNCTION stockroute.ingest(jsonb) SECURITY DEFINER;
 ALTER FUNCTION stockroute.ingest_staged(text) SECURITY DEFINER;
 ALTER FUNCTION stockroute.reconcile() SECURITY DEFINER;
-ALTER FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb) SECURITY DEFINER;
+ALTER FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb, boolean) SECURITY DEFINER;
 ALTER FUNCTION stockroute.repair_reserved(text, text)
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION stockroute.raise_alert(text, text, text, jsonb) SECURITY DEFINER;
 ALTER FUNCTION stockroute.resolve_alert(text, text, text) SECURITY DEFINER;
+-- backorders: placed (reservations, decisions, outbox) and re-promised; the
+-- triggers on supply do both for an administrator's supply changes, and
+-- supply_received fires at commit, as whichever role is current then (a node
+-- feed whose receipt named its purchase order)
+ALTER FUNCTION stockroute.fill_backorders(text[], integer) SECURITY DEFINER;
+ALTER FUNCTION stockroute.repromise(text[]) SECURITY DEFINER;
+ALTER FUNCTION stockroute.supply_changed() SECURITY DEFINER;
+ALTER FUNCTION stockroute.supply_received() SECURITY DEFINER;
 -- an administrator's profile change is recorded in profile_history, which
 -- nobody writes directly
 ALTER FUNCTION stockroute.profile_versioning()
@@ -113,6 +121,10 @@ ALTER FUNCTION stockroute.available(text, jsonb, jsonb) SET search_path = pg_cat
 ALTER FUNCTION stockroute.reservation_guard() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION stockroute.reservation_apply() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION stockroute.reservation_truncate_guard() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION stockroute.simulate(jsonb, text, boolean) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION stockroute.replay(timestamptz, timestamptz, text, boolean) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION stockroute.rule_validate() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION stockroute.rule_references() SET search_path = pg_catalog, pg_temp;
 
 -- Roles --------------------------------------------------------------------------
 
@@ -182,6 +194,12 @@ BEGIN
     GRANT INSERT (node_id, sku, lot_code, on_hand, expires_on, attrs),
           UPDATE (expires_on, attrs), DELETE
         ON stockroute.lot TO stockroute_admin;
+    -- incoming supply (received_qty follows the receipt events) and the
+    -- priority of customer segments
+    GRANT INSERT (node_id, sku, qty, expected_on, ref, kind, from_node_id, status),
+          UPDATE (node_id, qty, expected_on, ref, kind, from_node_id, status), DELETE
+        ON stockroute.supply TO stockroute_admin;
+    GRANT INSERT, UPDATE, DELETE ON stockroute.segment_priority TO stockroute_admin;
     -- flat files: \copy into event_staging, then ingest_staged()
     GRANT INSERT, DELETE ON stockroute.event_staging TO stockroute_admin;
     -- outbox consumers mark what they consumed
@@ -195,8 +213,20 @@ BEGIN
         stockroute.commit(text),
         stockroute.release(text, text),
         stockroute.fulfill(text, text, text),
-        stockroute.order_reservations(text)
+        stockroute.order_reservations(text),
+        stockroute.simulate(jsonb, text, boolean),
+        stockroute.replay(timestamptz, timestamptz, text, boolean)
       TO stockroute_app;
+    -- what available() and the promise dates read (they run as the caller)
+    GRANT EXECUTE ON FUNCTION
+        stockroute.supply_promise(jsonb, jsonb),
+        stockroute.promise_date(text, integer, bigint, timestamptz, uuid, jsonb),
+        stockroute.supply_curve(text, jsonb, jsonb),
+        stockroute.supply_nodes(text, jsonb),
+        stockroute.supply_today(),
+        stockroute.order_priority(jsonb),
+        stockroute.hold_priority(text)
+      TO stockroute_app, stockroute_admin;
     GRANT EXECUTE ON FUNCTION
         stockroute.plan(jsonb),
         stockroute.available(text, jsonb, jsonb),
@@ -207,12 +237,18 @@ BEGIN
         stockroute.require_node_access(jsonb),
         stockroute.reconcile(),
         stockroute.repair_reserved(text, text),
-        stockroute.place_units(text, text, text, bigint, text, jsonb),
+        stockroute.place_units(text, text, text, bigint, text, jsonb, boolean),
         stockroute.lock_order_stock(text, text),
         stockroute.raise_alert(text, text, text, jsonb),
         stockroute.resolve_alert(text, text, text),
         stockroute.schedule_jobs(text),
-        stockroute.unschedule_jobs()
+        stockroute.unschedule_jobs(),
+        stockroute.simulate(jsonb, text, boolean),
+        stockroute.replay(timestamptz, timestamptz, text, boolean),
+        stockroute.fill_backorders(text[], integer),
+        stockroute.repromise(text[]),
+        stockroute.cancel_supply(text, text, text),
+        stockroute.preempt_base(text, text[], integer)
       TO stockroute_admin;
     GRANT EXECUTE ON FUNCTION
         stockroute.ingest(jsonb),

@@ -18,11 +18,11 @@ src=stockroute_dump_src
 dst=stockroute_dump_dst
 dump=$(mktemp)
 feed=stockroute_dump_feed
-trap 'rm -f "$dump"; dropdb --if-exists $src; dropdb --if-exists $dst; psql -X -q -c "DROP ROLE IF EXISTS $feed"' EXIT
+trap 'rm -f "$dump"; dropdb --if-exists $src; dropdb --if-exists $dst; psql -X -q -c "DROP ROLE $feed"' EXIT
 dropdb --if-exists $src >/dev/null; dropdb --if-exists $dst >/dev/null
 createdb $src
 createdb $dst
-psql -X -q -c "DROP ROLE IF EXISTS $feed" -c "CREATE ROLE $feed" >/dev/null
+psql -X -q -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS $feed" -c "CREATE ROLE $feed" >/dev/null
 psql -X -q -o /dev/null -v ON_ERROR_STOP=1 -d $src <<'SQL'
 CREATE EXTENSION stockroute;
 -- (roles are cluster-wide; CREATE EXTENSION made stockroute_node if it was missing)

@@ -41,9 +41,10 @@ SELECT p.oid::regprocedure AS public_but_not_allowlisted
  ORDER BY p.oid::regprocedure::text;
 
 -- Every function callable from SQL (no trigger result, no internal
--- argument) is granted to a stockroute role, except the owner-only setup
--- function: a new function nobody may call fails here until it is granted
--- in create_roles().
+-- argument) is granted to a stockroute role, except what only the owner may
+-- run: the setup function, and preempt_take (allocate()'s taking of other
+-- orders' holds).  A new function nobody may call fails here until it is
+-- granted in create_roles().
 SELECT p.oid::regprocedure AS granted_to_no_role
   FROM pg_proc p
  WHERE p.pronamespace = 'stockroute'::regnamespace
@@ -53,7 +54,8 @@ SELECT p.oid::regprocedure AS granted_to_no_role
                     WHERE a.privilege_type = 'EXECUTE'
                       AND a.grantee IN (0, 'stockroute_admin'::regrole, 'stockroute_app'::regrole,
                                         'stockroute_node'::regrole))
-   AND p.oid <> 'stockroute.create_roles()'::regprocedure
+   AND p.oid NOT IN ('stockroute.create_roles()'::regprocedure,
+                     'stockroute.preempt_take(text, integer, jsonb)'::regprocedure)
  ORDER BY p.oid::regprocedure::text;
 
 -- who may execute what
@@ -118,7 +120,7 @@ INSERT INTO stockroute.node (node_id, name, lat, lon, country, region) VALUES
     ('A', 'Atlanta', 33.749, -84.388, 'US', 'GA'),
     ('B', 'Birmingham', 33.519, -86.810, 'US', 'AL'),
     ('C', 'Charlotte', 35.227, -80.843, 'US', 'NC');
-INSERT INTO stockroute.item (sku, weight_kg, tags) VALUES ('V', 2, '{}'), ('R', 5, '{lot_tracked}');
+INSERT INTO stockroute.item (sku, weight_kg, tags) VALUES ('V', 2, '{}'), ('R', 5, '{lot_tracked}'), ('Q', 1, '{}');
 INSERT INTO stockroute.stock (node_id, sku, on_hand) VALUES
     ('A', 'V', 10), ('B', 'V', 20), ('C', 'V', 30), ('A', 'R', 5), ('B', 'R', 5);
 INSERT INTO stockroute.lot (node_id, sku, lot_code, on_hand) VALUES ('A', 'R', 'LA', 5), ('B', 'R', 'LB', 5);
@@ -242,6 +244,12 @@ SELECT jsonb_array_length(stockroute.order_reservations('SO-1')) AS reservations
 SELECT stockroute.available('V')->'available' AS available;
 SELECT count(*) >= 0 AS reads_views FROM stockroute.inventory_position, stockroute.node_health;
 SELECT stockroute.split_plan(ROW('1', 2, 'A', 5, 1, 1, 1)::stockroute.candidate)->>'status' AS split_plan;
+SELECT jsonb_typeof(stockroute.simulate(jsonb_build_array(pg_temp.o('SIM-1', 2)))) AS simulates;
+-- an order for a SKU nobody stocks is backordered (the promise date reads supply as the caller)
+SELECT stockroute.allocate(jsonb_build_object('order_ref', 'SO-Q', 'ship_to', '{"country": "US", "lat": 33, "lon": -84}'::jsonb,
+         'lines', '[{"line_ref": "1", "sku": "Q", "qty": 2}]'::jsonb))->>'status' AS allocate_q;
+SELECT pg_temp.err($$INSERT INTO stockroute.supply (node_id, sku, qty, expected_on, ref) VALUES ('A', 'Q', 5, '2026-12-01', 'PO-X')$$);
+SELECT pg_temp.err($$SELECT stockroute.fill_backorders()$$);
 SELECT pg_temp.err($$UPDATE stockroute.stock SET on_hand = 1000 WHERE node_id = 'A'$$);
 SELECT pg_temp.err($$UPDATE stockroute.stock SET reserved = 0$$);
 SELECT pg_temp.err($$INSERT INTO stockroute.stock (node_id, sku, on_hand) VALUES ('C', 'R', 5)$$);
@@ -281,6 +289,13 @@ UPDATE stockroute.profile SET w_days = 3 WHERE profile_name = 'ops';
 SELECT profile_name, version FROM stockroute.profile_history WHERE profile_name = 'ops' ORDER BY 2;
 INSERT INTO stockroute.node_role (grantee, node_id) VALUES ('security_test_feed_a', 'D');
 SELECT stockroute.visible_nodes() IS NULL AS sees_all_nodes;
+-- incoming supply and segment priorities; received_qty follows the receipts
+INSERT INTO stockroute.supply (node_id, sku, qty, expected_on, ref) VALUES ('A', 'Q', 5, '2026-12-01', 'PO-1'),
+                                                                          ('B', 'Q', 5, '2026-12-02', 'PO-2');
+SELECT stockroute.cancel_supply('PO-2')->'cancelled' AS cancelled;
+INSERT INTO stockroute.segment_priority (segment, priority) VALUES ('vip', 10);
+SELECT pg_temp.err($$UPDATE stockroute.supply SET received_qty = 5 WHERE ref = 'PO-1'$$);
+SELECT order_ref, sku, qty, status, promised_on FROM stockroute.backorder ORDER BY 1;
 -- ingest for any node, reconcile, alerts
 SELECT pg_temp.ing(jsonb_build_array(pg_temp.ev('ad-1', 'C', 1), pg_temp.ev('ad-2', 'D', 1, 'P')));
 SELECT (stockroute.reconcile() ? 'run_id') AS reconciled;
@@ -301,7 +316,13 @@ SELECT * FROM pg_temp.counts;
 SET ROLE security_test_feed_a;
 SELECT stockroute.visible_nodes();
 SELECT pg_temp.ing(jsonb_build_array(pg_temp.ev('fa-8', 'D', 1, 'P')));
+-- a receipt naming its purchase order: at commit (as this role) the supply is
+-- received and the backorder filled
+SELECT pg_temp.ing(jsonb_build_array(pg_temp.ev('fa-po', 'A', 5, 'Q') || '{"supply_ref": "PO-1"}'));
 RESET ROLE;
+SELECT ref, received_qty, status FROM stockroute.supply ORDER BY ref;
+SELECT b.order_ref, b.status, r.node_id, r.qty, r.status AS reservation
+  FROM stockroute.backorder b LEFT JOIN stockroute.reservation r ON r.order_ref = b.order_ref ORDER BY 1;
 
 -- invariant 2 held through all of it
 SELECT count(*) AS drift FROM stockroute.stock s
