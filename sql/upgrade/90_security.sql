@@ -178,7 +178,8 @@ BEGIN
     -- created with their opening on_hand, then moved by events (ingest);
     -- reserved only ever by the reservation triggers
     GRANT INSERT, UPDATE, DELETE ON stockroute.node, stockroute.item, stockroute.lane,
-        stockroute.profile, stockroute.rule, stockroute.node_role TO stockroute_admin;
+        stockroute.calendar, stockroute.holiday, stockroute.profile, stockroute.rule,
+        stockroute.node_role TO stockroute_admin;
     GRANT INSERT (node_id, sku, on_hand, safety_stock, reorder_point),
           UPDATE (safety_stock, reorder_point), DELETE
         ON stockroute.stock TO stockroute_admin;

@@ -13,8 +13,9 @@
 # explained there) are counted, not reported.  Exits 1 on any other error,
 # or if the fuzzer, a regression test or a server process failed.
 #
-# Usage, with the module built and installed in the server of pg_config on PATH:
-#   /work/tools/pgpriv NAME bash -c 'make -s install && bash test/fuzz/run_valgrind.sh'
+# Usage, with the module built and installed in the server of pg_config on PATH
+# (the script starts a server of its own from that installation):
+#   make install && bash test/fuzz/run_valgrind.sh
 # Takes about five minutes on two cores.  VALGRIND_OPTS adds options (e.g.
 # --track-origins=yes); KEEP=1 keeps the work directory with the logs.
 #
