@@ -1355,6 +1355,17 @@ event_ids(int n, TimestampTz now)
 }
 
 /*
+ * An identifier for a column of the event row: one beyond the size limit
+ * (an event rejected for it) stays in the payload only, so that no index
+ * on event (sku, node_id) is ever handed an oversized key.
+ */
+static const char *
+ident_column(const char *s)
+{
+	return s && strlen(s) > SR_MAX_IDENT_BYTES ? NULL : s;
+}
+
+/*
  * Insert every event row.  Returns false when a concurrent transaction
  * claimed one of the keys after the duplicate lookup (a unique violation
  * of event_idempotency_idx, caught in a subtransaction): nothing is then
@@ -1380,15 +1391,15 @@ insert_events(Batch *b, Jsonb **payloads)
 		Event	   *e = &b->ev[i];
 
 		ab_add(&a[0], UUIDPGetDatum(&ids[i]), false);
-		ab_text(&a[1], e->node_id);
+		ab_text(&a[1], ident_column(e->node_id));
 		ab_text(&a[2], e->key);
 		ab_add(&a[3], Int64GetDatum(e->seq), !e->has_seq);
 		ab_text(&a[4], e->kind_text);
-		ab_text(&a[5], e->sku);
-		ab_text(&a[6], e->lot_code);
+		ab_text(&a[5], ident_column(e->sku));
+		ab_text(&a[6], ident_column(e->lot_code));
 		ab_add(&a[7], Int64GetDatum(e->qty), !e->has_qty);
 		ab_add(&a[8], Int64GetDatum(e->delta), !e->has_delta);
-		ab_text(&a[9], e->order_ref);
+		ab_text(&a[9], ident_column(e->order_ref));
 		ab_add(&a[10], TimestampTzGetDatum(e->at), !e->has_at);
 		ab_text(&a[11], status_names[e->status]);
 		ab_text(&a[12], e->status == S_REJECTED ? e->error : NULL);
