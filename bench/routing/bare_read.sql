@@ -1,8 +1,8 @@
 \set id random(1, 200)
 -- the rows plan() reads for one order, as one prepared statement: profile,
--- items (weights and product columns), stock with its nodes, lanes to the
--- destination, holidays of their calendars.  (Lots are read only for
--- lot-tracked SKUs; the benchmark has none.)
+-- items (weights and product columns), stock with its nodes, the free lots
+-- of its lot-tracked SKUs, lanes to the destination, holidays of their
+-- calendars.
 WITH o AS (SELECT * FROM bench_routing.orders WHERE id = :id),
 p AS MATERIALIZED (
     SELECT version, w_cost, w_days, w_late, w_distance, w_balance, split_penalty,
@@ -10,9 +10,14 @@ p AS MATERIALIZED (
            dist_fixed, dist_per_unit, dist_per_unit_mile
       FROM stockroute.profile WHERE profile_name = 'default'),
 i AS MATERIALIZED (
-    SELECT sku, weight_kg, 'hazmat' = ANY (tags), 'lot_tracked' = ANY (tags), min_shelf_days,
+    SELECT sku, weight_kg, tags, min_shelf_days,
            ship_to_allowed, ship_to_denied, ship_from_countries
       FROM stockroute.item WHERE sku = ANY ((SELECT skus FROM o)::text[])),
+lt AS MATERIALIZED (
+    SELECT node_id, sku, lot_code, on_hand - reserved, expires_on, attrs
+      FROM stockroute.lot
+     WHERE sku = ANY ((SELECT array_agg(sku) FROM i WHERE 'lot_tracked' = ANY (tags))::text[])
+       AND on_hand > reserved),
 s AS MATERIALIZED (
     SELECT s.node_id, s.sku, s.on_hand, s.reserved, s.available,
            s.reorder_point, n.name, n.status, n.lat, n.lon, n.handling_days,
@@ -47,4 +52,4 @@ h AS MATERIALIZED (
        AND day BETWEEN current_date - 2 AND current_date + 31
      ORDER BY calendar, day)
 SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM i), (SELECT count(*) FROM s),
-       (SELECT count(*) FROM l), (SELECT count(*) FROM h);
+       (SELECT count(*) FROM lt), (SELECT count(*) FROM l), (SELECT count(*) FROM h);

@@ -76,6 +76,21 @@ SELECT n.node_id, i.sku,
    AND i.sku <> 'VALVE-9' AND i.sku NOT LIKE 'SOLVENT-%'
    AND abs(hashtext(i.sku || '|' || n.node_id)) % 100 < 75;
 
+-- lots of the lot-tracked sealants at these nodes, as the demo has them at its
+-- own: plan() fills lot-tracked lines from lots only (docs/routing.md, Lots)
+INSERT INTO stockroute.lot (node_id, sku, lot_code, on_hand, expires_on, attrs)
+SELECT s.node_id, s.sku,
+       'L' || to_char(date '2026-01-01' + (abs(hashtext(s.sku || s.node_id)) % 200), 'YYMMDD') || lot.suffix,
+       CASE lot.suffix WHEN 'A' THEN s.on_hand / 2 ELSE s.on_hand - s.on_hand / 2 END,
+       date '2027-03-01' + (abs(hashtext(s.sku || s.node_id)) % 120) + lot.extra_days,
+       jsonb_build_object('batch', abs(hashtext(s.sku || s.node_id || lot.suffix)) % 100000,
+                          'cert', 'NSF-61')
+  FROM stockroute.stock s
+  JOIN stockroute.item i USING (sku)
+ CROSS JOIN (VALUES ('A', 0), ('B', 90)) AS lot(suffix, extra_days)
+ WHERE 'lot_tracked' = ANY (i.tags)
+   AND NOT EXISTS (SELECT 1 FROM stockroute.lot l WHERE l.node_id = s.node_id AND l.sku = s.sku);
+
 -- zone lanes to the states within 1,000 miles and a country-wide lane, as in the demo
 CREATE TEMP TABLE bench_state (region text PRIMARY KEY, lat float8, lon float8, zip text);
 INSERT INTO bench_state VALUES

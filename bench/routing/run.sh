@@ -6,8 +6,9 @@
 #                                       drops database stockroute_bench_routing)
 #
 # (a) plan() on 10-line orders over a 50-node network, against a bare read of
-#     the same rows plan() reads (bare_read.sql: its five SELECTs, profile,
-#     items, stock with nodes, lanes, holidays, as one prepared statement) and
+#     the same rows plan() reads (bare_read.sql: its SELECTs of profile,
+#     items, stock with nodes, lots, lanes, holidays, as one prepared
+#     statement) and
 #     against the same search in PL/pgSQL (bench/routing/plpgsql.sql);
 # (b) split_plan over 10,000 orders of candidate rows, against a bare read of
 #     the rows and the PL/pgSQL search per order.
@@ -127,7 +128,7 @@ echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo
 echo "| (a) one 10-line order, 50-node network | mean ms | p95 ms | calls/s | calls |"
 echo "| --- | ---: | ---: | ---: | ---: |"
-row "bare read of plan()'s rows (bare_read.sql: 5 SELECTs, 1 statement)" $a_bare
+row "bare read of plan()'s rows (bare_read.sql: 6 SELECTs, 1 statement)" $a_bare
 row "**stockroute.plan()**" $a_plan
 row "PL/pgSQL plan (same candidates, greedy + drop/swap)" $a_plpg
 echo

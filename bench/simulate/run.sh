@@ -125,7 +125,7 @@ row "ranked locations (PL/pgSQL)" priority "$t_prio"
 echo
 echo "stockroute \`default\` against nearest: cost $(pct "$(field "$kd" 7)" "$(field "$kn" 7)"), cost/unit $(pct "$(field "$kd" 9)" "$(field "$kn" 9)"), split rate $(field "$kd" 12) vs $(field "$kn" 12), mean days $(field "$kd" 13) vs $(field "$kn" 13)."
 echo "stockroute \`default\` against ranked locations: cost $(pct "$(field "$kd" 7)" "$(field "$kp" 7)"), cost/unit $(pct "$(field "$kd" 9)" "$(field "$kp" 9)"), split rate $(field "$kd" 12) vs $(field "$kp" 12), mean days $(field "$kd" 13) vs $(field "$kp" 13)."
-echo "simulate()'s own figures for \`default\` (its cost model picks lane brackets by the weight a node could ship): cost $own_cost, units $own_filled, shipments/order $own_spo, split rate $own_split, days $own_dmean / $own_dp95; solver+planning $(awk -v u="$own_us" 'BEGIN {printf "%.1f", u / 1e6}') s, $(awk -v u="$own_us" -v n="$(field "$kd" 3)" 'BEGIN {printf "%.2f", u / n / 1000}') ms per order."
+echo "simulate()'s own figures for \`default\` (its cost model: lanes by the weight each shipment has, as the evaluator's): cost $own_cost, units $own_filled, shipments/order $own_spo, split rate $own_split, days $own_dmean / $own_dp95; solver+planning $(awk -v u="$own_us" 'BEGIN {printf "%.1f", u / 1e6}') s, $(awk -v u="$own_us" -v n="$(field "$kd" 3)" 'BEGIN {printf "%.2f", u / n / 1000}') ms per order."
 echo
 echo "Node load (nodes used, most units at one node):"
 grep '^nodes|' "$work/run.out" | awk -F'|' '{printf "  %s: %s nodes, max %s units\n", $2, $3, $4}'
