@@ -1380,11 +1380,17 @@ insert_events(Batch *b, Jsonb **payloads)
 		Event	   *e = &b->ev[i];
 
 		ab_add(&a[0], UUIDPGetDatum(&ids[i]), false);
-		ab_text(&a[1], e->node_id);
+		/*
+		 * hostile input (issue 6): a rejected event's node_id or sku too long
+		 * for the event table's index keys is kept in its payload only
+		 */
+		ab_text(&a[1], e->status == S_REJECTED && e->node_id &&
+				strlen(e->node_id) > SR_MAX_IDENT_BYTES ? NULL : e->node_id);
 		ab_text(&a[2], e->key);
 		ab_add(&a[3], Int64GetDatum(e->seq), !e->has_seq);
 		ab_text(&a[4], e->kind_text);
-		ab_text(&a[5], e->sku);
+		ab_text(&a[5], e->status == S_REJECTED && e->sku &&
+				strlen(e->sku) > SR_MAX_IDENT_BYTES ? NULL : e->sku);
 		ab_text(&a[6], e->lot_code);
 		ab_add(&a[7], Int64GetDatum(e->qty), !e->has_qty);
 		ab_add(&a[8], Int64GetDatum(e->delta), !e->has_delta);
