@@ -91,6 +91,13 @@ ALTER FUNCTION stockroute.repair_reserved(text, text)
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION stockroute.raise_alert(text, text, text, jsonb) SECURITY DEFINER;
 ALTER FUNCTION stockroute.resolve_alert(text, text, text) SECURITY DEFINER;
+ALTER FUNCTION stockroute.raise_alert(text, text, text, jsonb, text) SECURITY DEFINER;
+ALTER FUNCTION stockroute.resolve_alert(text, text, text, text) SECURITY DEFINER;
+ALTER FUNCTION stockroute.shortfall_reroute(text, text, text, bigint, bigint, bigint) SECURITY DEFINER;
+-- a node's rejection: releases its part of the order, records the exclusion
+-- and the decision, re-allocates elsewhere
+ALTER FUNCTION stockroute.reject(text, text, text, interval)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 -- backorders: placed (reservations, decisions, outbox) and re-promised; the
 -- triggers on supply do both for an administrator's supply changes, and
 -- supply_received fires at commit, as whichever role is current then (a node
@@ -116,6 +123,7 @@ ALTER FUNCTION stockroute.simulate(jsonb, text, boolean) SET search_path = pg_ca
 ALTER FUNCTION stockroute.replay(timestamptz, timestamptz, text, boolean) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION stockroute.rule_validate() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION stockroute.rule_references() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION stockroute.node_load_count() SET search_path = pg_catalog, pg_temp;
 
 -- Roles --------------------------------------------------------------------------
 
@@ -207,7 +215,8 @@ BEGIN
         stockroute.fulfill(text, text, text),
         stockroute.order_reservations(text),
         stockroute.simulate(jsonb, text, boolean),
-        stockroute.replay(timestamptz, timestamptz, text, boolean)
+        stockroute.replay(timestamptz, timestamptz, text, boolean),
+        stockroute.reject(text, text, text, interval)
       TO stockroute_app;
     -- what available() and the promise dates read (they run as the caller)
     GRANT EXECUTE ON FUNCTION
@@ -217,7 +226,8 @@ BEGIN
         stockroute.supply_nodes(text, jsonb),
         stockroute.supply_today(),
         stockroute.order_priority(jsonb),
-        stockroute.hold_priority(text)
+        stockroute.hold_priority(text),
+        stockroute.routing_now()
       TO stockroute_app, stockroute_admin;
     GRANT EXECUTE ON FUNCTION
         stockroute.plan(jsonb),
@@ -233,6 +243,10 @@ BEGIN
         stockroute.lock_order_stock(text, text),
         stockroute.raise_alert(text, text, text, jsonb),
         stockroute.resolve_alert(text, text, text),
+        stockroute.raise_alert(text, text, text, jsonb, text),
+        stockroute.resolve_alert(text, text, text, text),
+        stockroute.shortfall_reroute(text, text, text, bigint, bigint, bigint),
+        stockroute.reject(text, text, text, interval),
         stockroute.schedule_jobs(text),
         stockroute.unschedule_jobs(),
         stockroute.simulate(jsonb, text, boolean),

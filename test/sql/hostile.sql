@@ -118,19 +118,21 @@ SELECT pg_temp.err($$SELECT stockroute.allocate(pg_temp.o('H-10', pg_temp.l('1',
 SELECT * FROM pg_temp.changed;
 
 -- Events: an oversized field rejects its event, not the batch -----------------
+-- (long values made of distinct md5s: a repeated string compresses and would
+-- fit an index key after all)
 
 CREATE TEMP TABLE batch AS
 SELECT jsonb_build_array(
-        jsonb_build_object('node_id', 'A', 'idempotency_key', repeat(md5('k'), 200), 'kind', 'receipt',
+        jsonb_build_object('node_id', 'A', 'idempotency_key', (SELECT string_agg(md5('k' || i), '') FROM generate_series(1, 200) i), 'kind', 'receipt',
                            'sku', 'V', 'qty', 1, 'occurred_at', '2026-11-22T10:00:00Z'),
         jsonb_build_object('node_id', 'A', 'idempotency_key', 'h-2', 'kind', 'receipt', 'sku', 'V',
                            'qty', 1, 'lot_code', repeat(md5('l'), 10), 'occurred_at', '2026-11-22T10:00:00Z'),
         jsonb_build_object('node_id', 'A', 'idempotency_key', 'h-3', 'kind', 'ship', 'sku', 'V',
                            'qty', 1, 'order_ref', repeat(md5('o'), 10), 'occurred_at', '2026-11-22T10:00:00Z'),
-        jsonb_build_object('node_id', repeat(md5('n'), 200), 'idempotency_key', 'h-4', 'kind', 'receipt',
+        jsonb_build_object('node_id', (SELECT string_agg(md5('n' || i), '') FROM generate_series(1, 200) i), 'idempotency_key', 'h-4', 'kind', 'receipt',
                            'sku', 'V', 'qty', 1, 'occurred_at', '2026-11-22T10:00:00Z'),
         jsonb_build_object('node_id', 'A', 'idempotency_key', 'h-5', 'kind', 'receipt',
-                           'sku', repeat(md5('s'), 200), 'qty', 1, 'occurred_at', '2026-11-22T10:00:00Z'),
+                           'sku', (SELECT string_agg(md5('s' || i), '') FROM generate_series(1, 200) i), 'qty', 1, 'occurred_at', '2026-11-22T10:00:00Z'),
         jsonb_build_object('node_id', 'A', 'idempotency_key', 'h-6', 'kind', 'receipt', 'sku', 'V',
                            'qty', 1e400, 'occurred_at', '2026-11-22T10:00:00Z'),
         jsonb_build_object('node_id', 'A', 'idempotency_key', 'h-7', 'kind', 'receipt', 'sku', 'V',
