@@ -1630,12 +1630,12 @@ write_rows(Row *rows, int nrows, bool lots)
 								"UPDATE stockroute.lot l"
 								"   SET on_hand = u.h, counted_at = u.c, count_key = u.k"
 								"  FROM unnest($1, $2, $3, $4, $5) AS u(t, h, c, k, g)"
-								" WHERE l.ctid = ANY ($1) AND l.ctid = u.t"
+								" WHERE l.ctid = u.t"
 								" RETURNING u.g, l.on_hand, l.reserved" :
 								"UPDATE stockroute.stock s"
 								"   SET on_hand = u.h, counted_at = u.c, count_key = u.k"
 								"  FROM unnest($1, $2, $3, $4, $5) AS u(t, h, c, k, g)"
-								" WHERE s.ctid = ANY ($1) AND s.ctid = u.t"
+								" WHERE s.ctid = u.t"
 								" RETURNING u.g, s.on_hand, s.reserved", 5, t);
 	}
 	spi_run(*plan, args, SPI_OK_UPDATE_RETURNING, lots ? "lot write" : "stock write");
@@ -1835,12 +1835,10 @@ consume_ships(Batch *b)
 										 "               (SELECT c.ctid FROM stockroute.stock c"
 										 "                 WHERE c.node_id = g.n AND c.sku = g.s OFFSET 0) x),"
 										 " lb AS (UPDATE stockroute.lot l SET on_hand = l.on_hand + lt.q"
-										 "          FROM lt WHERE l.ctid = ANY (ARRAY(SELECT lt.ctid FROM lt))"
-										 "           AND l.ctid = lt.ctid"
+										 "          FROM lt WHERE l.ctid = lt.ctid"
 										 "        RETURNING 1)"
 										 " UPDATE stockroute.stock s SET on_hand = s.on_hand + st.q"
-										 "   FROM st WHERE s.ctid = ANY (ARRAY(SELECT st.ctid FROM st))"
-										 "    AND s.ctid = st.ctid", 4, t);
+										 "   FROM st WHERE s.ctid = st.ctid", 4, t);
 			}
 			spi_run(plan_give_back, gargs, SPI_OK_UPDATE, "ship give-back");
 		}
@@ -1867,7 +1865,7 @@ consume_ships(Batch *b)
 									   "                      AND c.status IN ('held', 'committed') AND c.qty = u.q"
 									   "                   OFFSET 0) c)"
 									   "UPDATE stockroute.reservation r SET qty = r.qty - x.t"
-									   "  FROM x WHERE r.ctid = ANY (ARRAY(SELECT x.ctid FROM x)) AND r.ctid = x.ctid"
+									   "  FROM x WHERE r.ctid = x.ctid"
 									   "   AND r.status IN ('held', 'committed')",
 									   4, t);
 		}
@@ -2193,8 +2191,7 @@ alerts_and_nodes(Batch *b)
 									  "              seq_count = n.seq_count + agg.scount,"
 									  "              stale = false"
 									  "         FROM locked JOIN agg ON agg.node_id = locked.node_id"
-									  "        WHERE n.ctid = ANY (ARRAY(SELECT locked.ctid FROM locked))"
-									  "          AND n.ctid = locked.ctid"
+									  "        WHERE n.ctid = locked.ctid"
 									  "       RETURNING n.node_id, n.seq_min, n.seq_max, n.seq_count, agg.scount)"
 									  " SELECT u.node_id, u.seq_max - u.seq_min + 1 - u.seq_count,"
 									  "        u.seq_min, u.seq_max, u.seq_count, u.scount, locked.was_stale"

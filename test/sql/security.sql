@@ -225,7 +225,7 @@ RESET ROLE;
 -- is held to that role's nodes (ingest checks the outer role, not the
 -- session user, and not the SECURITY DEFINER owner it runs as)
 SET ROLE security_test_feed_a;
-SELECT current_user, session_user;
+SELECT current_user, session_user <> current_user AS switched;
 SELECT pg_temp.err($$SELECT stockroute.ingest(jsonb_build_array(pg_temp.ev('fa-7', 'B', 1)))$$);
 RESET ROLE;
 SELECT * FROM pg_temp.counts;
