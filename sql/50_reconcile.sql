@@ -144,7 +144,11 @@ COMMENT ON FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb
 -- the same node (soonest expiry first), then, like a stock row's, by
 -- place_units() on other nodes; what cannot be placed goes to backorder.
 -- Committed reservations are never moved.  Every move is a decision of
--- kind 'reroute'.  The caller holds the stock row's lock (and the lot's).
+-- kind 'reroute'.  The caller holds the stock row's lock (and the lot's),
+-- so every other row is taken with NOWAIT: waiting for a row held by a
+-- transaction that waits for ours would be a lock cycle with live traffic.
+-- A node (or lot) locked elsewhere is skipped; its units go to backorder,
+-- which the same run's fill_backorders() (also NOWAIT) or the next places.
 CREATE FUNCTION stockroute.shortfall_reroute(p_node_id text, p_sku text, p_lot_code text,
                                              p_excess bigint, p_on_hand bigint, p_reserved bigint)
 RETURNS jsonb
@@ -198,6 +202,9 @@ BEGIN
             LOOP
                 EXIT WHEN placed >= take;
                 BEGIN
+                    PERFORM 1 FROM stockroute.lot o
+                     WHERE o.node_id = p_node_id AND o.sku = p_sku AND o.lot_code = l.lot_code
+                       FOR NO KEY UPDATE NOWAIT;
                     r := stockroute.reserve(h.order_ref, h.line_ref, p_sku, p_node_id,
                                             least(l.free, take - placed), lot_code => l.lot_code);
                     placed := placed + (r->>'qty')::bigint;
@@ -209,7 +216,7 @@ BEGIN
             END LOOP;
         END IF;
         IF placed < take THEN
-            pl := stockroute.place_units(h.order_ref, h.line_ref, p_sku, take - placed, p_node_id, NULL);
+            pl := stockroute.place_units(h.order_ref, h.line_ref, p_sku, take - placed, p_node_id, NULL, true);
             pl := jsonb_build_object('placed', placed + (pl->>'placed')::bigint,
                                      'reservations', res || (pl->'reservations'),
                                      'method', pl->'method');

@@ -166,6 +166,9 @@ BEGIN
             LOOP
                 EXIT WHEN placed >= take;
                 BEGIN
+                    PERFORM 1 FROM stockroute.lot o
+                     WHERE o.node_id = p_node_id AND o.sku = p_sku AND o.lot_code = l.lot_code
+                       FOR NO KEY UPDATE NOWAIT;
                     r := stockroute.reserve(h.order_ref, h.line_ref, p_sku, p_node_id,
                                             least(l.free, take - placed), lot_code => l.lot_code);
                     placed := placed + (r->>'qty')::bigint;
@@ -177,7 +180,7 @@ BEGIN
             END LOOP;
         END IF;
         IF placed < take THEN
-            pl := stockroute.place_units(h.order_ref, h.line_ref, p_sku, take - placed, p_node_id, NULL);
+            pl := stockroute.place_units(h.order_ref, h.line_ref, p_sku, take - placed, p_node_id, NULL, true);
             pl := jsonb_build_object('placed', placed + (pl->>'placed')::bigint,
                                      'reservations', res || (pl->'reservations'),
                                      'method', pl->'method');
