@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/ingest/run.sh — throughput of stockroute.ingest() in batches of 1000
-# against a per-event PL/pgSQL baseline over the same events, and the time
-# of one reconcile() over 1M stock rows and 100k holds.  Prints the load
-# average around each part: the machine is shared.
+# against the floor (the bare writes of the same rows: bench.run_floor) and a
+# per-event PL/pgSQL baseline over the same events, and the time of one
+# reconcile() over 1M stock rows and 100k holds.  Prints the load average
+# around each part: the machine is shared.
 #
 #   PGHOST=... PGPORT=... bash bench/ingest/run.sh            # defaults below
 #   bash bench/ingest/run.sh --virtualenv                     # in a throwaway cluster
