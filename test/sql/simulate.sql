@@ -220,3 +220,11 @@ SELECT r.n, c->>'node_id' AS node_id, c->>'reason' AS reason
   FROM cap_real r, jsonb_array_elements(r.plan->'explain'->'candidates') c
  WHERE r.n IN (3, 6) AND NOT (c->>'chosen')::boolean
  ORDER BY 1, 2;
+-- an order the counters already have at a node today takes no second order
+-- slot there when the batch routes it afresh: with Seattle's limit at 4
+-- (2 used, by c1 and c2), c1 and c2 again, then c7 and c8, all fit
+UPDATE stockroute.node SET daily_order_limit = 4 WHERE node_id = 'S';
+SELECT * FROM pg_temp.brief(stockroute.simulate(
+    (SELECT jsonb_agg(doc ORDER BY n) FROM cap_orders WHERE n IN (1, 2))
+    || (SELECT jsonb_agg(jsonb_set(doc, '{order_ref}', to_jsonb('c' || (n + 5))) ORDER BY n)
+          FROM cap_orders WHERE n IN (2, 3)), NULL, true) -> 'plans');
