@@ -769,7 +769,7 @@ AS 'MODULE_PATHNAME', 'simulate_orders'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION stockroute.simulate(jsonb, text, boolean) IS
-    'Route a batch of orders in sequence as allocate() would (each sees the stock the earlier ones took) without writing anything; returns KPIs (cost, fill, shipments, split rate, days, node load) and, with plans, the plans';
+    'Route a batch of orders in sequence as allocate() would (each sees the stock the earlier ones took and the orders and units they gave each node with a daily limit) without writing anything; returns KPIs (cost, fill, shipments, split rate, days, node load) and, with plans, the plans';
 
 CREATE FUNCTION stockroute.replay("from" timestamptz, "to" timestamptz, profile text DEFAULT NULL,
                                   plans boolean DEFAULT false)

@@ -180,6 +180,11 @@ sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 		nd->units = isnull ? 0 : DatumGetInt64(v);
 		nd->order_counted = DatumGetBool(SPI_getbinval(t, d, 7, &isnull));
 	}
+	/* simulate(): the load the batch's earlier orders would have added */
+	if (sr_load_hook != NULL)
+		for (i = 0; i < nnodes; i++)
+			if (ops->nodes[i].limited)
+				sr_load_hook(order_ref, node_ids[i], &ops->nodes[i]);
 }
 
 bool

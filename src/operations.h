@@ -40,6 +40,18 @@ extern void sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 						char *const *node_ids, TimestampTz now, bool read_only,
 						SrOrderOps *ops);
 
+/*
+ * ---- hook: a limited node's load today as routing reads it ----
+ * When set, sr_ops_read passes each node with a daily limit through it once
+ * its load is read, before the capacity rules below see it.  Set only for the
+ * duration of one planning call, by simulate()'s in-memory overlay
+ * (src/simulate.c), to add the orders and units the earlier orders of the
+ * batch would have given the node today.
+ */
+typedef void (*sr_load_hook_type) (const char *order_ref, const char *node_id,
+								   SrNodeOps *n);
+extern PGDLLIMPORT sr_load_hook_type sr_load_hook;
+
 /* Whether the node cannot take the order today; then why, in `why`. */
 extern bool sr_capacity_full(const SrNodeOps *n, StringInfo why);
 

@@ -7,9 +7,12 @@
  * Each order is planned by sr_plan_order, the planner allocate() runs,
  * against the stock as it is minus the units the earlier orders of the batch
  * took: the overlay subtracts them as the planner reads each stock row
- * (sr_available_hook, plan.h).  allocate() reserves exactly the shipments of
- * its plan, so these are the plans allocate() would make for the same orders
- * in the same sequence with no other traffic.  Not modelled: preemption and
+ * (sr_available_hook, plan.h), and the orders and units they gave each node
+ * with a daily limit are added to the load the capacity rules read
+ * (sr_load_hook, operations.h), as the reservation trigger would have counted
+ * them.  allocate() reserves exactly the shipments of its plan, so these are
+ * the plans allocate() would make for the same orders in the same sequence
+ * with no other traffic.  Not modelled: preemption and
  * concurrent orders.  Nothing is reserved, not even in a subtransaction that
  * is rolled back: no row is written or locked, no transaction id assigned,
  * no NOTIFY sent, and it runs on a hot standby.  Thousands of rolled-back
@@ -44,6 +47,7 @@
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
 
+#include "operations.h"
 #include "plan.h"
 #include "stockroute.h"
 #include "supply.h"
@@ -100,13 +104,45 @@ overlay_key_hash(OverlayKey k)
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+/*
+ * simulate(): a node's load today from the batch's earlier orders, added to
+ * what sr_ops_read reads (sr_load_hook), so the capacity rules of
+ * operations.c see it as they would see the counters after allocate().
+ */
+typedef struct LoadEntry
+{
+	const char *node_id;
+	uint32		hash;
+	char		status;
+	int64		orders;			/* earlier orders given a shipment here */
+	int64		units;			/* their units here */
+	int64		last_seq;		/* the plan that last counted an order here */
+	const char *db_counted;		/* an order_ref the counters already had here */
+} LoadEntry;
+
+#define SH_PREFIX load
+#define SH_ELEMENT_TYPE LoadEntry
+#define SH_KEY_TYPE const char *
+#define SH_KEY node_id
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k), strlen(k))
+#define SH_EQUAL(tb, a, b) (strcmp((a), (b)) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
 struct SrOverlay
 {
 	MemoryContext cxt;
 	overlay_hash *tab;
+	load_hash  *load;			/* NULL: capacity is read as it is (not simulate()) */
+	int64		seq;			/* plans counted into load */
 };
 
 sr_available_hook_type sr_available_hook = NULL;
+sr_load_hook_type sr_load_hook = NULL;
 static SrOverlay *active_overlay = NULL;
 
 static int64
@@ -125,6 +161,52 @@ overlay_available(const char *node_id, const char *sku, int64 available)
 		return available;
 	v = (e->has_base ? e->base : available) - e->taken;
 	return v > 0 ? v : 0;
+}
+
+static LoadEntry *
+load_entry(SrOverlay *ov, const char *node_id)
+{
+	LoadEntry  *e;
+	bool		found;
+
+	e = load_insert(ov->load, node_id, &found);
+	if (!found)
+	{
+		e->node_id = MemoryContextStrdup(ov->cxt, node_id);
+		e->orders = 0;
+		e->units = 0;
+		e->last_seq = 0;
+		e->db_counted = NULL;
+	}
+	return e;
+}
+
+/*
+ * sr_load_hook: a limited node's load as read, plus the earlier orders'.
+ * The batch's order_refs are distinct (a repeat is not planned again), so
+ * each earlier order that shipped from the node is one more order there;
+ * one the counters already have (allocated for real today) is not, which
+ * overlay_take_plan learns from the flag remembered here.
+ */
+static void
+overlay_load(const char *order_ref, const char *node_id, SrNodeOps *n)
+{
+	LoadEntry  *e;
+
+	if (active_overlay == NULL || active_overlay->load == NULL)
+		return;
+	e = load_entry(active_overlay, node_id);
+	if (n->order_counted && (e->db_counted == NULL || strcmp(e->db_counted, order_ref) != 0))
+		e->db_counted = MemoryContextStrdup(active_overlay->cxt, order_ref);
+	n->orders += e->orders;
+	n->units += e->units;
+}
+
+/* simulate(): count the batch's orders against the nodes' daily capacity */
+static void
+overlay_count_load(SrOverlay *ov)
+{
+	ov->load = load_create(ov->cxt, 64, NULL);
 }
 
 SrOverlay *
@@ -179,9 +261,11 @@ sr_overlay_plan(SrOverlay *ov, Jsonb *order, bool read_only)
 	Jsonb	   *volatile plan = NULL;
 	SrOverlay  *saved = active_overlay;
 	sr_available_hook_type saved_hook = sr_available_hook;
+	sr_load_hook_type saved_load_hook = sr_load_hook;
 
 	active_overlay = ov;
 	sr_available_hook = overlay_available;
+	sr_load_hook = overlay_load;
 	PG_TRY();
 	{
 		plan = sr_plan_order(order, read_only);
@@ -190,14 +274,22 @@ sr_overlay_plan(SrOverlay *ov, Jsonb *order, bool read_only)
 	{
 		active_overlay = saved;
 		sr_available_hook = saved_hook;
+		sr_load_hook = saved_load_hook;
 	}
 	PG_END_TRY();
 	return plan;
 }
 
-/* the units a plan ships leave the overlay's stock */
+/*
+ * The units a plan ships leave the overlay's stock; with simulate()'s load,
+ * the order counts once at each node it ships from (however many shipments
+ * there: a hazmat and a general part are one order) and all its units count,
+ * as the reservation trigger counts allocate()'s reservations.  Every order
+ * of one simulate() call is planned at the same routing clock, so it falls
+ * on each node's same local day as the counters plan() read.
+ */
 static void
-overlay_take_plan(SrOverlay *ov, Jsonb *plan)
+overlay_take_plan(SrOverlay *ov, Jsonb *plan, const char *order_ref)
 {
 	JsonbValue	vbuf;
 	JsonbValue *sh = sr_jsonb_get(&plan->root, "shipments", &vbuf);
@@ -214,7 +306,16 @@ overlay_take_plan(SrOverlay *ov, Jsonb *plan)
 		JsonbValue *node = sr_jsonb_get(s->val.binary.data, "node_id", &b1);
 		JsonbValue *lines = sr_jsonb_get(s->val.binary.data, "lines", &b2);
 		char	   *node_id = sr_jsonb_string(node);
+		LoadEntry  *le = NULL;
 
+		if (ov->load != NULL)
+		{
+			le = load_entry(ov, node_id);
+			if (le->last_seq != ov->seq + 1 &&
+				(le->db_counted == NULL || strcmp(le->db_counted, order_ref) != 0))
+				le->orders++;
+			le->last_seq = ov->seq + 1;
+		}
 		for (j = 0; j < (int) JsonContainerSize(lines->val.binary.data); j++)
 		{
 			JsonbValue *l = getIthJsonbValueFromContainer(lines->val.binary.data, j);
@@ -222,10 +323,14 @@ overlay_take_plan(SrOverlay *ov, Jsonb *plan)
 						b4;
 			JsonbValue *sku = sr_jsonb_get(l->val.binary.data, "sku", &b3);
 			JsonbValue *qty = sr_jsonb_get(l->val.binary.data, "qty", &b4);
+			int64		q = (int64) sr_jsonb_double(qty);
 
-			sr_overlay_take(ov, node_id, sr_jsonb_string(sku), (int64) sr_jsonb_double(qty));
+			sr_overlay_take(ov, node_id, sr_jsonb_string(sku), q);
+			if (le != NULL)
+				le->units += q;
 		}
 	}
+	ov->seq++;
 }
 
 /* ---------------------------------------------------------------- KPIs */
@@ -742,6 +847,7 @@ simulate_orders(PG_FUNCTION_ARGS)
 		override = profile_override(profile);
 	}
 	ov = sr_overlay_create();
+	overlay_count_load(ov);
 	kpi_init(&kpi);
 	seen = seen_create(work, 256, NULL);
 	initStringInfo(&plans);
@@ -780,7 +886,7 @@ simulate_orders(PG_FUNCTION_ARGS)
 		so->doc = (Jsonb *) MemoryContextAlloc(work, VARSIZE(doc));
 		memcpy(so->doc, doc, VARSIZE(doc));
 
-		overlay_take_plan(ov, plan);
+		overlay_take_plan(ov, plan, ref);
 		kpi_add(&kpi, plan);
 		if (want_plans)
 		{
@@ -1073,7 +1179,7 @@ simulate_replay(PG_FUNCTION_ARGS)
 			if (plan != NULL)
 			{
 				MemoryContextSwitchTo(per);
-				overlay_take_plan(ov, plan);
+				overlay_take_plan(ov, plan, refs[r]);
 				kpi_add(&recorded, outputs[r]);
 				kpi_add(&replayed, plan);
 				if (want_plans)

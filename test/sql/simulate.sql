@@ -9,7 +9,11 @@
 -- re-routes the recorded allocate() decisions with their own reservations
 -- given back: under their own profiles it reproduces them exactly; under
 -- another it shows the KPIs side by side; a recorded order that no longer
--- plans is skipped and named; it writes nothing either.
+-- plans is skipped and named; it writes nothing either.  Capacity: the
+-- batch's earlier orders count against the nodes' daily order and unit
+-- limits in memory, so a node at its limit drops out for the later orders
+-- as it does for allocate(), and w_capacity sees the load; the plans are
+-- again allocate()'s.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS stockroute CASCADE;
 CREATE EXTENSION stockroute;
@@ -157,3 +161,70 @@ SELECT pg_temp.err($$SELECT stockroute.replay(now(), NULL)$$);
 SELECT pg_temp.err($$SELECT stockroute.replay('2026-11-23 00:00+00', '2026-11-22 00:00+00')$$);
 SELECT pg_temp.err($$SELECT stockroute.replay(now() - interval '1 hour', now(), 'nope')$$);
 SELECT * FROM pg_temp.written;
+
+-- 8. capacity: earlier orders of the batch fill a node's day.  Seattle takes
+-- 2 orders a day, Tacoma 5 units; Portland has no limit.  Six orders to
+-- Seattle (2 units each, c5 1 unit) would each alone ship from Seattle.
+INSERT INTO stockroute.node (node_id, name, lat, lon, country, daily_order_limit, daily_unit_limit) VALUES
+    ('S', 'Seattle', 47.606, -122.332, 'US', 2, NULL), ('T', 'Tacoma', 47.253, -122.444, 'US', NULL, 5),
+    ('R', 'Portland', 45.515, -122.679, 'US', NULL, NULL);
+INSERT INTO stockroute.item (sku, weight_kg) VALUES ('K', 1);
+INSERT INTO stockroute.stock (node_id, sku, on_hand) VALUES ('S', 'K', 50), ('T', 'K', 50), ('R', 'K', 50);
+CREATE TEMP TABLE cap_orders (n int PRIMARY KEY, doc jsonb NOT NULL);
+INSERT INTO cap_orders
+SELECT i, jsonb_build_object('order_ref', 'c' || i, 'ship_to', '{"lat": 47.61, "lon": -122.33}'::jsonb,
+                             'lines', jsonb_build_array(jsonb_build_object('line_ref', '1', 'sku', 'K',
+                                                                           'qty', CASE WHEN i = 5 THEN 1 ELSE 2 END)))
+  FROM generate_series(1, 6) i;
+CREATE FUNCTION pg_temp.cap_batch(profile text DEFAULT NULL) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_agg(CASE WHEN profile IS NULL THEN doc ELSE doc || jsonb_build_object('profile', profile) END
+                     ORDER BY n)
+      FROM cap_orders
+$$;
+SELECT * FROM pg_temp.brief(stockroute.simulate((SELECT jsonb_agg(doc) FROM cap_orders WHERE n IN (3, 6)), NULL, true)
+                            -> 'plans');
+-- in sequence: c1, c2 to Seattle, which is then full (2/2 orders); c3, c4
+-- to Tacoma (4 units), c5 its last unit, c6 none of Tacoma (5/5 units).  In
+-- a read-only transaction: the load is counted in memory only.
+BEGIN TRANSACTION READ ONLY;
+SELECT * FROM pg_temp.brief(stockroute.simulate(pg_temp.cap_batch(), NULL, true) -> 'plans');
+SELECT stockroute.simulate(pg_temp.cap_batch()) -> 'nodes' AS node_load;
+COMMIT;
+SELECT count(*) AS counters FROM stockroute.node_load;
+-- w_capacity sees the earlier orders' load: under w_capacity 10, Seattle
+-- used 1/2 after c1 costs c2 5 more, so c2 goes to Tacoma, and so on
+INSERT INTO stockroute.profile (profile_name, w_cost, w_days, w_capacity) VALUES ('busy', 1, 1, 10);
+CREATE TEMP TABLE cap_busy AS
+SELECT x.i AS n, x.p - 'explain' AS plan
+  FROM jsonb_array_elements(stockroute.simulate(pg_temp.cap_batch('busy'), NULL, true) -> 'plans') WITH ORDINALITY x(p, i);
+SELECT * FROM pg_temp.brief((SELECT jsonb_agg(plan ORDER BY n) FROM cap_busy));
+-- and allocate() makes the same plans (rolled back)
+BEGIN;
+CREATE TEMP TABLE cap_busy_real (n bigint, plan jsonb);
+SELECT format('INSERT INTO cap_busy_real SELECT %s, stockroute.allocate(%L)', n, doc || '{"profile": "busy"}')
+  FROM cap_orders ORDER BY n \gexec
+SELECT s.n, s.plan = r.plan - 'explain' - 'attempts' - 'reservations' AS same_plan
+  FROM cap_busy s JOIN cap_busy_real r USING (n) ORDER BY s.n;
+ROLLBACK;
+-- the plans are allocate()'s, with the real counters
+CREATE TEMP TABLE cap_sim AS
+SELECT x.i AS n, x.p - 'explain' AS plan
+  FROM jsonb_array_elements(stockroute.simulate(pg_temp.cap_batch(), NULL, true) -> 'plans') WITH ORDINALITY x(p, i);
+CREATE TEMP TABLE cap_real (n bigint, plan jsonb);
+SELECT format('INSERT INTO cap_real SELECT %s, stockroute.allocate(%L)', n, doc) FROM cap_orders ORDER BY n \gexec
+SELECT s.n, s.plan = r.plan - 'explain' - 'attempts' - 'reservations' AS same_plan
+  FROM cap_sim s JOIN cap_real r USING (n) ORDER BY s.n;
+SELECT node_id, orders, units FROM stockroute.node_load ORDER BY node_id;
+-- allocate() saw the limits: Seattle full for c3, Tacoma full for c6
+SELECT r.n, c->>'node_id' AS node_id, c->>'reason' AS reason
+  FROM cap_real r, jsonb_array_elements(r.plan->'explain'->'candidates') c
+ WHERE r.n IN (3, 6) AND NOT (c->>'chosen')::boolean
+ ORDER BY 1, 2;
+-- an order the counters already have at a node today takes no second order
+-- slot there when the batch routes it afresh: with Seattle's limit at 4
+-- (2 used, by c1 and c2), c1 and c2 again, then c7 and c8, all fit
+UPDATE stockroute.node SET daily_order_limit = 4 WHERE node_id = 'S';
+SELECT * FROM pg_temp.brief(stockroute.simulate(
+    (SELECT jsonb_agg(doc ORDER BY n) FROM cap_orders WHERE n IN (1, 2))
+    || (SELECT jsonb_agg(jsonb_set(doc, '{order_ref}', to_jsonb('c' || (n + 5))) ORDER BY n)
+          FROM cap_orders WHERE n IN (2, 3)), NULL, true) -> 'plans');
