@@ -2908,7 +2908,11 @@ routing_available(PG_FUNCTION_ARGS)
 		v.val.binary.data = &cu->root;
 		v.val.binary.len = VARSIZE(cu) - VARHDRSZ;
 		sr_rules_parse_customer(&v, "argument field", &o.facts);
+		/* products: the shelf life this customer accepts */
+		o.customer_min_shelf_days = sr_customer_min_shelf_days(&cu->root);
 	}
+	else
+		o.customer_min_shelf_days = -1;
 	o.facts.country = o.ship_to.country;
 	o.facts.nskus = 1;
 	o.facts.skus = &o.groups[0].sku;
@@ -2925,6 +2929,9 @@ routing_available(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 		load_profile(sr_rules_profile(rules, "default"), true, &prof);
 	load_network(&o, now, true, &net);
+	/* products: a lot-tracked SKU promises only the lots plan() could ship */
+	if (o.groups[0].rules.lot_tracked)
+		net.lots = sr_lots_load(&o.groups[0].sku, 1, true);
 
 	initStringInfo(&b);
 	appendStringInfoString(&b, "{\"sku\":");
@@ -2953,6 +2960,25 @@ routing_available(PG_FUNCTION_ARGS)
 		if (routable && why == NULL && !PG_ARGISNULL(1) &&
 			!sr_products_destination_ok(&o.groups[0].rules, o.ship_to.country, o.ship_to.region))
 			why = psprintf("sku %s may not ship to this destination", o.groups[0].sku);
+		/*
+		 * products: of a lot-tracked SKU, only the free units of the lots
+		 * this customer may get (expiry and shelf life on the routing date,
+		 * as plan() shares them out), at most the stock row's available
+		 */
+		if (o.groups[0].rules.lot_tracked)
+		{
+			SrLotDemand d;
+			SrLotDemand *dp = &d;
+			int64		stock_avail = r->available;
+
+			memset(&d, 0, sizeof(d));
+			d.qty = Max(stock_avail, 0);
+			d.min_shelf_days = o.groups[0].min_shelf_days;
+			sr_lots_share(net.lots, nd->node_id, o.groups[0].sku, stock_avail, net.today, &dp, 1);
+			r->available = d.share;
+			if (routable && why == NULL && stock_avail > 0 && d.share == 0)
+				why = sr_lots_note(&d, o.groups[0].sku);
+		}
 		/* rules: what would exclude the node for this customer and sku */
 		set_distance(&o, nd);
 		if (routable && why == NULL &&

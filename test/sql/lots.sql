@@ -6,7 +6,8 @@
 -- node's usable units are its eligible lots' free units, never more than the
 -- stock row's available; two lines of one SKU with different requirements
 -- share the lots without counting a unit twice; the plan lists each line's
--- lots; nodes without an eligible lot are excluded with the reason; bad
+-- lots; nodes without an eligible lot are excluded with the reason, and
+-- available() counts only the eligible lots' units for the customer; bad
 -- requirements are refused (22023, SR036); allocate() reserves per lot,
 -- lot.reserved and stock.reserved stay equal to the active reservations,
 -- and release() returns the units.
@@ -112,6 +113,19 @@ SELECT pg_temp.ex(stockroute.plan(pg_temp.o('SO-11',
 -- two lines with the same requirement are one demand, filled in line order
 SELECT * FROM pg_temp.lots(stockroute.plan(pg_temp.o('SO-12',
         '[{"line_ref": "a", "sku": "MILK-1", "qty": 3}, {"line_ref": "b", "sku": "MILK-1", "qty": 4}]')));
+
+-- 4b. available() promises what plan() could ship.  A counts 35 of its 40
+-- units (the expired L0 is out); a customer asking for 100 days gets L3 and
+-- L4 at A only, and B, whose one lot has 3 days left, is not routable, with
+-- the reason; BOLT-1 (no lots) is its stock row's available as before
+SELECT a.who, n->>'node_id' AS node, n->>'routable' AS routable,
+       (n->>'available')::int AS available, n->>'excluded' AS excluded
+  FROM (VALUES ('anyone', stockroute.available('MILK-1')),
+               ('C-7 (100 days)', stockroute.available('MILK-1', NULL, '{"id": "C-7", "min_shelf_days": 100}')),
+               ('anyone, BOLT-1', stockroute.available('BOLT-1'))) a(who, v),
+       jsonb_array_elements(a.v->'nodes') n;
+SELECT (stockroute.available('MILK-1')->>'available')::int AS network_anyone,
+       (stockroute.available('MILK-1', NULL, '{"id": "C-7", "min_shelf_days": 100}')->>'available')::int AS network_c7;
 
 -- 5. the stock row caps the lots: safety stock 30 leaves A 10 available of
 -- the 30 free units of its lots with 30 days left (B has none): 10 ship, 2 wait
