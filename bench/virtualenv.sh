@@ -11,5 +11,5 @@ bench_in_virtualenv() {
             [ -e "/var/run/postgresql/.s.PGSQL.$port" ]; }; do
         port=$((port + 1))
     done
-    exec pg_virtualenv -t -c "-p $port" bash "$script" "$@"
+    exec pg_virtualenv -t -c "-p $port --locale=C.UTF-8" bash "$script" "$@"
 }

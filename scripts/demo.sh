@@ -29,4 +29,4 @@ make -s
 $sudo make -s install >/dev/null
 
 echo "Starting a throwaway PostgreSQL cluster (pg_virtualenv) ..."
-pg_virtualenv -t bash "$(pwd)/scripts/demo.sh" --in-cluster
+pg_virtualenv -t -c "--locale=C.UTF-8" bash "$(pwd)/scripts/demo.sh" --in-cluster

@@ -37,7 +37,7 @@ fi
 
 # -t: the cluster's configuration lives in a temporary directory, so a run
 # never collides with a cluster of the machine (or another run) named regress
-pg_virtualenv -t \
+pg_virtualenv -t -c "--locale=C.UTF-8" \
     -o shared_preload_libraries=pg_cron \
     -o cron.database_name=postgres \
     -o cron.use_background_workers=on \

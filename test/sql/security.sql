@@ -18,6 +18,8 @@ DROP EXTENSION IF EXISTS stockroute CASCADE;
 CREATE EXTENSION stockroute;
 RESET client_min_messages;
 \i test/sql/include/errors.sql
+-- the routing clock: supply dates and promises below are read as of this day
+SET stockroute.now = '2026-11-20 12:00:00+00';
 
 -- the roles exist, cannot log in, and CREATE EXTENSION granted them
 SELECT rolname, rolcanlogin, rolsuper, rolinherit FROM pg_roles
