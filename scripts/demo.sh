@@ -2,11 +2,12 @@
 # `make demo`: a throwaway cluster, the demo network, the seed's orders routed
 # and shown with explain(), one allocation and the reservations it made.
 #
-# Installs missing Debian packages, builds and installs the extension (through
-# sudo when not root), then in a throwaway cluster (pg_virtualenv, removed on
-# exit) runs CREATE EXTENSION stockroute, demo/network.sql and demo/orders.sql.
-# Works as root and as a user with sudo.  Nothing outside the throwaway
-# cluster is touched apart from the package and extension install.
+# Installs missing Debian packages, builds the extension and installs it into
+# a staging directory, then in a throwaway cluster (pg_virtualenv, removed on
+# exit, loading the staged extension) runs CREATE EXTENSION stockroute,
+# demo/network.sql and demo/orders.sql.  Works as root and as a user with
+# sudo.  Nothing outside the throwaway cluster is touched apart from the
+# package install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,12 +22,15 @@ if [ "${1:-}" = "--in-cluster" ]; then
 fi
 
 scripts/install-deps.sh
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-
-echo "Building and installing stockroute ..."
+echo "Building stockroute ..."
 make -s
-$sudo make -s install >/dev/null
+# staged, as make test does: the throwaway cluster loads it from there
+STOCKROUTE_STAGE=$(mktemp -d /tmp/stockroute-stage.XXXXXX)
+export STOCKROUTE_STAGE
+chmod 755 "$STOCKROUTE_STAGE"
+trap 'rm -rf "$STOCKROUTE_STAGE"' EXIT
+make -s install DESTDIR="$STOCKROUTE_STAGE" >/dev/null
 
 echo "Starting a throwaway PostgreSQL cluster (pg_virtualenv) ..."
-pg_virtualenv -t -c "--locale=C.UTF-8" bash "$(pwd)/scripts/demo.sh" --in-cluster
+. scripts/cluster.sh
+throwaway_cluster -- bash "$(pwd)/scripts/demo.sh" --in-cluster

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: everything, on a fresh Debian 12 machine, as root or not.
-# Installs missing packages, builds with warnings as errors, installs, runs
-# every suite inside a throwaway cluster (pg_virtualenv, pg_cron preloaded)
+# Installs missing packages, builds with warnings as errors, installs into a
+# staging directory, runs every suite inside a throwaway cluster
+# (pg_virtualenv, pg_cron preloaded, the staged extension)
 # and ends with one line "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,25 +24,31 @@ finish() {
 if ! scripts/install-deps.sh; then
     echo "0 1 install-deps" >> "$summary"; finish
 fi
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-
 make clean >/dev/null
 if ! make COPT=-Werror; then
     echo "0 1 build(-Werror)" >> "$summary"; finish
 fi
 echo "1 0 build(-Werror)" >> "$summary"
-if ! $sudo make install >/dev/null; then
+
+# Install into a staging directory, as pg_buildext does, and let the throwaway
+# cluster load the extension from there: no root needed, nothing of the
+# machine's own installation touched, and concurrent runs of different
+# checkouts never load each other's build.  The directory must be readable
+# by the server's user, so it lives under /tmp whatever the checkout's path.
+STOCKROUTE_STAGE=$(mktemp -d /tmp/stockroute-stage.XXXXXX)
+export STOCKROUTE_STAGE
+chmod 755 "$STOCKROUTE_STAGE"
+trap 'rm -rf "$STOCKROUTE_STAGE"' EXIT
+if ! make install DESTDIR="$STOCKROUTE_STAGE" >/dev/null; then
     echo "0 1 install" >> "$summary"; finish
 fi
 
-# -t: the cluster's configuration lives in a temporary directory, so a run
-# never collides with a cluster of the machine (or another run) named regress
-pg_virtualenv -t -c "--locale=C.UTF-8" \
+. scripts/cluster.sh
+throwaway_cluster \
     -o shared_preload_libraries=pg_cron \
     -o cron.database_name=postgres \
     -o cron.use_background_workers=on \
     -o max_worker_processes=16 \
-    bash scripts/suites.sh "$summary"
+    -- bash scripts/suites.sh "$summary"
 [ -s "$summary" ] || echo "0 1 pg_virtualenv" >> "$summary"
 finish
