@@ -15,7 +15,7 @@ OBJS = src/stockroute.o src/reservation.o src/solver.o src/aggregate.o src/plan.
 # The install script is built from its parts, in this order.  The parts are
 # numbered because PostgreSQL 15's pg_regress reads ./sql/<test>.sql before
 # --inputdir, so a part may never share a name with a test.
-SQL_PARTS = sql/10_schema.sql sql/20_reservation.sql sql/30_routing.sql sql/35_rules.sql sql/40_sync.sql sql/50_reconcile.sql sql/60_operations.sql sql/70_supply.sql sql/90_security.sql
+SQL_PARTS = sql/10_schema.sql sql/20_reservation.sql sql/30_routing.sql sql/35_rules.sql sql/40_sync.sql sql/50_reconcile.sql sql/60_operations.sql sql/70_supply.sql sql/80_console.sql sql/90_security.sql
 # Released versions' install scripts are frozen in git (sql/stockroute--0.1.0.sql);
 # the way from the last release to this version is built from the fragments in
 # sql/upgrade/, in name order (test/scripts/upgrade.sh proves that an updated

@@ -3,6 +3,9 @@
 set -euo pipefail
 pkgs="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap postgresql-15-cron
       libtap-parser-sourcehandler-pgtap-perl coinor-cbc"
+# the ops console (make console) and its test in a headless browser
+pkgs="$pkgs python3-flask python3-psycopg2 python3-cryptography python3-waitress
+      python3-selenium chromium chromium-driver"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
