@@ -5,6 +5,8 @@
 #   make test                     everything on a fresh machine (packages, build with
 #                                 -Werror, install, throwaway cluster, all suites)
 #   make demo                     throwaway cluster, demo network, orders routed
+#   make console                  the ops console over a throwaway demo cluster with a
+#                                 live feed, at http://127.0.0.1:8080 (CONSOLE_PORT)
 
 EXTENSION  = stockroute
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
@@ -45,7 +47,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
 sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql: $(UPGRADE_PARTS) $(EXTENSION).control
 	cat $(UPGRADE_PARTS) > $@
 
-.PHONY: test demo deps
+.PHONY: test demo console deps
 deps:
 	scripts/install-deps.sh
 
@@ -54,3 +56,6 @@ test:
 
 demo:
 	scripts/demo.sh
+
+console:
+	scripts/console.sh
