@@ -44,6 +44,9 @@ if [ "${1:-}" = "--in-cluster" ]; then
     q -v ops_pw="$ops_pw" -v shop_pw="$shop_pw" <<'SQL'
 CREATE ROLE console_ops LOGIN PASSWORD :'ops_pw' IN ROLE stockroute_admin, stockroute_app;
 CREATE ROLE console_shop LOGIN PASSWORD :'shop_pw' IN ROLE stockroute_app;
+-- a purchase order that promises SO-1004's backordered VALVE-101
+INSERT INTO stockroute.supply (node_id, sku, qty, expected_on, ref)
+VALUES ('A', 'VALVE-101', 40, current_date + 9, 'PO-4711');
 -- the node that goes silent: stale a minute after its last event
 UPDATE stockroute.node SET stale_after = '1 minute' WHERE node_id = 'DEN-PTR';
 SELECT stockroute.schedule_jobs('* * * * *') \g /dev/null
@@ -103,7 +106,11 @@ make -s install DESTDIR="$STOCKROUTE_STAGE" >/dev/null
 
 echo "Starting a throwaway PostgreSQL cluster (pg_virtualenv) ..."
 . scripts/cluster.sh
+# pg_cron runs its jobs in background workers: its default, a libpq connection
+# to localhost, would need the throwaway cluster's password
 throwaway_cluster \
     -o shared_preload_libraries=pg_cron \
     -o cron.database_name=postgres \
+    -o cron.use_background_workers=on \
+    -o max_worker_processes=16 \
     -- bash "$(pwd)/scripts/console.sh" --in-cluster
