@@ -69,9 +69,10 @@ def create_app(settings=None):
         SESSION_COOKIE_SECURE=cfg["cookie_secure"],
         TEMPLATES_AUTO_RELOAD=False,
     )
-    database = db.Database(cfg["database_url"], maxconn=cfg["threads"] + 2, timezone=cfg["timezone"])
-    ingest_db = (db.Database(cfg["ingest_database_url"], maxconn=cfg["threads"] + 2, timezone=cfg["timezone"])
-                 if cfg["ingest_database_url"] else database)
+    # a request holds at most two connections at once (its page's, and an intervention's)
+    pool = {"keep": min(cfg["threads"], 4), "maxconn": 2 * cfg["threads"] + 2, "timezone": cfg["timezone"]}
+    database = db.Database(cfg["database_url"], **pool)
+    ingest_db = db.Database(cfg["ingest_database_url"], **pool) if cfg["ingest_database_url"] else database
     key = sealing.load_key(cfg["key_file"]) if cfg["key_file"] else None
     console = app.extensions["stockroute_console"] = {"db": database, "ingest_db": ingest_db, "settings": cfg}
 
@@ -150,27 +151,28 @@ def create_app(settings=None):
             return redirect(target)
         return redirect(default)
 
-    def record(action, args, ok, result=None, sqlstate=None, error=None):
+    def record(c, action, args, ok, result=None, sqlstate=None, error=None):
+        """Record an intervention on connection c, in its own transaction (committed here)."""
         try:
-            with database.connect() as c:
-                with c.cursor() as cur:
-                    cur.execute(queries.RECORD, (action, db.Json(args), ok,
-                                                 db.Json(result) if result is not None else None,
-                                                 sqlstate, error[:4000] if error else None, actor()[:256]))
-                c.commit()
+            with c.cursor() as cur:
+                cur.execute(queries.RECORD, (action, db.Json(args), ok,
+                                             db.Json(result) if result is not None else None,
+                                             sqlstate, error[:4000] if error else None, actor()[:256]))
+            c.commit()
         except psycopg2.Error as e:
+            c.rollback()
             log.error("could not record intervention %s %s: %s", action, args, db.describe_error(e))
 
     def intervene(action, args):
         """Run one intervention as the console's role; record it; (ok, result or error text)."""
         sql, params = queries.ACTIONS[action]
         who = whoami()
-        if not who["admin"]:
-            message = (f'read-only login: role "{who["role"]}" is not a member of stockroute_admin, '
-                       f"which interventions need")
-            record(action, args, False, sqlstate="42501", error=message)
-            return False, message
         with database.connect() as c:
+            if not who["admin"]:
+                message = (f'read-only login: role "{who["role"]}" is not a member of stockroute_admin, '
+                           f"which interventions need")
+                record(c, action, args, False, sqlstate="42501", error=message)
+                return False, message
             try:
                 with c.cursor() as cur:
                     cur.execute(sql, tuple(args[p] for p in params))
@@ -182,7 +184,7 @@ def create_app(settings=None):
                 c.rollback()
                 message = db.describe_error(e)
                 log.info("intervention %s %s refused: %s", action, args, message)
-                record(action, args, False, sqlstate=e.pgcode or "XX000", error=message)
+                record(c, action, args, False, sqlstate=e.pgcode or "XX000", error=message)
                 return False, message
         log.info("intervention %s %s by %s", action, args, actor())
         return True, result

@@ -28,11 +28,12 @@ class Database:
     variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, ...).
     """
 
-    def __init__(self, dsn="", maxconn=8, timezone="UTC"):
+    def __init__(self, dsn="", keep=4, maxconn=10, timezone="UTC"):
+        """keep: connections opened now and kept between requests; maxconn: the most at once."""
         self.dsn = dsn or ""
         self.timezone = timezone
         self.pool = psycopg2.pool.ThreadedConnectionPool(
-            0, maxconn, self.dsn, application_name=APPLICATION_NAME, connection_factory=_Connection)
+            keep, maxconn, self.dsn, application_name=APPLICATION_NAME, connection_factory=_Connection)
 
     def close(self):
         self.pool.closeall()
