@@ -1,44 +1,18 @@
--- stockroute, the ops console's part (console/, docs/console.md): what its
--- interventions and its webhook need from the database.
+-- stockroute, the ops console's functions (console/, docs/console.md):
 --
 --   * set_node_status(): a node's status set with a reason, kept in
 --     node_status_change;
 --   * acknowledge_alert(): an operator has seen an open alert (alert_ack);
 --   * record_intervention(): the audit log of what operators did through a
 --     tool (intervention);
---   * set_node_secret(): the webhook secret of a node, sealed (encrypted) by
---     the console under a key that never enters the database (node_secret).
+--   * set_node_secret(): the webhook secret of a node, sealed by the console
+--     (node_secret).
 --
--- Every "who" column is filled by its default, CURRENT_USER evaluated as the
--- role that writes the row: the functions run as their caller (no SECURITY
--- DEFINER), and the roles may insert every column but that one, so no caller
--- can write a row in another role's name.  Privileges are granted in
--- create_roles() (sql/90_security.sql), which creates the roles.
---
--- This file is both part 8 of the install script and, through the symbolic
--- link sql/upgrade/80_console.sql, the 0.1.0 -> 0.2.0 update's fragment: it
--- only creates objects that 0.1.0 did not have.
+-- They run as their caller (no SECURITY DEFINER): the rows they write take
+-- their "who" from CURRENT_USER (sql/schema/80_console.sql).  Granted in
+-- create_roles() (sql/90_security.sql).  A "replace" part (sql/manifest).
 
--- Node status with a reason -------------------------------------------------------
-
-CREATE TABLE stockroute.node_status_change (
-    change_id       uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
-    node_id         text NOT NULL REFERENCES stockroute.node ON UPDATE CASCADE ON DELETE CASCADE,
-    old_status      text NOT NULL,
-    new_status      text NOT NULL CHECK (new_status IN ('active', 'offline', 'draining')),
-    reason          text NOT NULL CHECK (reason <> '' AND pg_catalog.octet_length(reason) <= 1000),
-    changed_by      text NOT NULL DEFAULT CURRENT_USER,
-    changed_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
-);
-
-CREATE INDEX node_status_change_node_idx ON stockroute.node_status_change (node_id, changed_at);
-
-COMMENT ON TABLE stockroute.node_status_change IS
-    'Each change of a node''s status made by set_node_status(): from, to, why, who and when';
-COMMENT ON COLUMN stockroute.node_status_change.reason IS 'why the status changed, as the operator said (at most 1000 bytes)';
-COMMENT ON COLUMN stockroute.node_status_change.changed_by IS 'the role that changed it (its default, CURRENT_USER, which no caller may set)';
-
-CREATE FUNCTION stockroute.set_node_status(node_id text, status text, reason text)
+CREATE OR REPLACE FUNCTION stockroute.set_node_status(node_id text, status text, reason text)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -89,21 +63,7 @@ $$;
 COMMENT ON FUNCTION stockroute.set_node_status(text, text, text) IS
     'Set a node''s status (active, draining, offline) and record why in node_status_change; the same status again changes and records nothing. Returns {node_id, status, previous_status, changed, reason, change_id, changed_by, changed_at}';
 
--- Acknowledging alerts -----------------------------------------------------------
-
-CREATE TABLE stockroute.alert_ack (
-    alert_id        uuid PRIMARY KEY REFERENCES stockroute.alert ON DELETE CASCADE,
-    note            text CHECK (pg_catalog.octet_length(note) <= 1000),
-    acknowledged_by text NOT NULL DEFAULT CURRENT_USER,
-    acknowledged_at timestamptz NOT NULL DEFAULT pg_catalog.now()
-);
-
-COMMENT ON TABLE stockroute.alert_ack IS
-    'An operator has seen an open alert and taken it on: who, when, with what note. The alert stays open until its condition clears (or resolve_alert() for drift)';
-COMMENT ON COLUMN stockroute.alert_ack.acknowledged_by IS
-    'the role that acknowledged it (its default, CURRENT_USER, which no caller may set)';
-
-CREATE FUNCTION stockroute.acknowledge_alert(alert_id uuid, note text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION stockroute.acknowledge_alert(alert_id uuid, note text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -147,36 +107,7 @@ $$;
 COMMENT ON FUNCTION stockroute.acknowledge_alert(uuid, text) IS
     'Acknowledge an open alert with an optional note (SR070 no such alert, SR071 it is resolved); acknowledging it again keeps the first acknowledgement. Returns {alert_id, kind, node_id, sku, lot_code, note, acknowledged_by, acknowledged_at, already_acknowledged}';
 
--- Interventions ------------------------------------------------------------------
-
-CREATE TABLE stockroute.intervention (
-    intervention_id uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
-    action          text NOT NULL CHECK (action ~ '^[a-z][a-z0-9_]{0,63}$'),
-    args            jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(args) = 'object'),
-    ok              boolean NOT NULL,
-    result          jsonb,
-    sqlstate        text CHECK (sqlstate ~ '^[0-9A-Z]{5}$'),
-    error           text CHECK (pg_catalog.octet_length(error) <= 4000),
-    actor           text CHECK (pg_catalog.octet_length(actor) <= 256),
-    db_role         text NOT NULL DEFAULT CURRENT_USER,
-    recorded_at     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-    CHECK (ok = (error IS NULL))
-);
-
-CREATE INDEX intervention_recorded_idx ON stockroute.intervention (recorded_at);
-
-COMMENT ON TABLE stockroute.intervention IS
-    'Audit log of what operators did through a tool such as the ops console: action, arguments, result or error, who and when; rows are only ever added';
-COMMENT ON COLUMN stockroute.intervention.action IS
-    'what was done, a lower-case word: set_node_status, commit, release, reject, reconcile, acknowledge_alert, ...';
-COMMENT ON COLUMN stockroute.intervention.args IS 'the arguments it was called with, by name';
-COMMENT ON COLUMN stockroute.intervention.ok IS 'whether it succeeded; a refused or failed one has sqlstate and error';
-COMMENT ON COLUMN stockroute.intervention.actor IS
-    'who, as the tool knows them (the console: its operator name and the client address); not checked';
-COMMENT ON COLUMN stockroute.intervention.db_role IS
-    'the database role that recorded it (its default, CURRENT_USER, which no caller may set)';
-
-CREATE FUNCTION stockroute.record_intervention(action text, args jsonb, ok boolean, result jsonb DEFAULT NULL,
+CREATE OR REPLACE FUNCTION stockroute.record_intervention(action text, args jsonb, ok boolean, result jsonb DEFAULT NULL,
                                                sqlstate text DEFAULT NULL, error text DEFAULT NULL,
                                                actor text DEFAULT NULL)
 RETURNS uuid
@@ -228,26 +159,7 @@ $$;
 COMMENT ON FUNCTION stockroute.record_intervention(text, jsonb, boolean, jsonb, text, text, text) IS
     'Record an operator''s intervention (action, args, ok, result, or sqlstate and error when refused or failed, actor) in intervention, in the name of the calling role; returns its id';
 
--- Webhook secrets ------------------------------------------------------------------
-
-CREATE TABLE stockroute.node_secret (
-    node_id         text PRIMARY KEY REFERENCES stockroute.node ON UPDATE CASCADE ON DELETE CASCADE,
-    sealed          bytea NOT NULL CHECK (pg_catalog.octet_length(sealed) BETWEEN 30 AND 1024),
-    key_id          text NOT NULL CHECK (key_id ~ '^[0-9a-f]{16}$'),
-    set_by          text NOT NULL DEFAULT CURRENT_USER,
-    set_at          timestamptz NOT NULL DEFAULT pg_catalog.now()
-);
-
-COMMENT ON TABLE stockroute.node_secret IS
-    'The secret a node signs its webhook batches with, sealed (AES-GCM) by the console under a key kept outside the database: neither a read nor a dump reveals it';
-COMMENT ON COLUMN stockroute.node_secret.sealed IS
-    'the sealed secret, opaque to the database: a format byte, the nonce, the ciphertext and its tag';
-COMMENT ON COLUMN stockroute.node_secret.key_id IS
-    'which key sealed it: the first 16 hex digits of the SHA-256 of the key';
-COMMENT ON COLUMN stockroute.node_secret.set_by IS
-    'the role that set it (its default, CURRENT_USER, which no caller may set)';
-
-CREATE FUNCTION stockroute.set_node_secret(node_id text, sealed bytea, key_id text)
+CREATE OR REPLACE FUNCTION stockroute.set_node_secret(node_id text, sealed bytea, key_id text)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -291,9 +203,3 @@ $$;
 
 COMMENT ON FUNCTION stockroute.set_node_secret(text, bytea, text) IS
     'Store (or replace) a node''s sealed webhook secret; the database never sees the secret itself. Returns {node_id, key_id, replaced, set_by, set_at}';
-
--- pg_dump keeps them (a node_secret row holds only the sealed secret)
-SELECT pg_catalog.pg_extension_config_dump('stockroute.node_status_change', '');
-SELECT pg_catalog.pg_extension_config_dump('stockroute.alert_ack', '');
-SELECT pg_catalog.pg_extension_config_dump('stockroute.intervention', '');
-SELECT pg_catalog.pg_extension_config_dump('stockroute.node_secret', '');

@@ -1,1 +1,0 @@
-../80_console.sql
