@@ -21,7 +21,7 @@ record_run() {   # rc passed failed name
 if [ -d test/core ]; then
     make -s -C test/core check > "$out/core.out" 2>&1; rc=$?
     cat "$out/core.out"
-    record_run $rc "$(grep -c '^ok ' "$out/core.out")" "$(grep -c '^not ok ' "$out/core.out")" solver
+    record_run $rc "$(grep -c '^ok ' "$out/core.out")" "$(grep -c '^not ok ' "$out/core.out")" core
 fi
 
 # pg_regress (SQL tests and the pgTAP files in regress form)
