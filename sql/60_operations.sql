@@ -18,7 +18,9 @@ COMMENT ON FUNCTION stockroute.routing_now() IS
 -- A node's load of a day is what it was given to ship that day: the orders
 -- with at least one held, committed or fulfilled reservation counted there
 -- that day, and their units.  The day is the node's local day (its
--- timezone) at the routing clock when the reservation was made.  Every
+-- timezone) when the reservation was made, by the real clock (the
+-- transaction's start), never the routing clock, which any session may
+-- set.  Every
 -- active reservation is one node_load_entry (all nodes, so a limit set in
 -- the middle of a day starts from what the node already has); a node with a
 -- limit also has one node_load row per day, the counter allocate() locks and
@@ -37,7 +39,7 @@ CREATE TABLE stockroute.node_load (
 
 COMMENT ON TABLE stockroute.node_load IS
     'Per node with a daily limit and local day: orders and units it was given; maintained by the reservation triggers, locked by every allocation there';
-COMMENT ON COLUMN stockroute.node_load.day IS 'the node''s local day (its timezone) at the routing clock';
+COMMENT ON COLUMN stockroute.node_load.day IS 'the node''s local day (its timezone), by the real clock';
 COMMENT ON COLUMN stockroute.node_load.orders IS
     'orders with a held, committed or fulfilled reservation counted at the node that day';
 COMMENT ON COLUMN stockroute.node_load.units IS 'units of those reservations';
@@ -58,7 +60,7 @@ CREATE INDEX node_load_entry_day_idx ON stockroute.node_load_entry (node_id, day
 COMMENT ON TABLE stockroute.node_load_entry IS
     'One row per held, committed or fulfilled reservation: the node and local day its units count against; maintained by the reservation triggers';
 COMMENT ON COLUMN stockroute.node_load_entry.day IS
-    'the node''s local day at the routing clock when the reservation was made';
+    'the node''s local day, by the real clock (the transaction''s start), when the reservation was made';
 
 -- Count the reservations a statement made active, gave back or resized, per
 -- node and day, and enforce the limits (src/capacity.c).  A statement-level
@@ -155,7 +157,7 @@ SELECT n.node_id, n.name, n.status, n.stale,
         SELECT count(DISTINCT e.order_ref) FILTER (WHERE e.day = t.today) AS orders_today,
                coalesce(sum(e.qty) FILTER (WHERE e.day = t.today), 0) AS units_today,
                count(DISTINCT (e.day, e.order_ref)) FILTER (WHERE e.order_ref IS NOT NULL) AS orders_7d
-          FROM (SELECT (stockroute.routing_now() AT TIME ZONE n.timezone)::date AS today) t
+          FROM (SELECT (pg_catalog.now() AT TIME ZONE n.timezone)::date AS today) t
           LEFT JOIN stockroute.node_load_entry e
             ON e.node_id = n.node_id AND e.day > t.today - 7 AND e.day <= t.today) ld
   CROSS JOIN LATERAL (
@@ -165,4 +167,4 @@ SELECT n.node_id, n.name, n.status, n.stale,
          WHERE x.node_id = n.node_id AND x.created_at > pg_catalog.now() - interval '7 days') rj;
 
 COMMENT ON VIEW stockroute.node_health IS
-    'Per node: status, stale, routable, last event, event lag (received_at - occurred_at) p50/p95 over the last hour, missing seqs, open alerts; daily limits, orders and units given today (its local day at the routing clock) and the share of the tighter limit used; rejections in the last 24 hours and 7 days and their share of the orders given to the node in its last 7 days';
+    'Per node: status, stale, routable, last event, event lag (received_at - occurred_at) p50/p95 over the last hour, missing seqs, open alerts; daily limits, orders and units given today (its local day by the real clock, as the limits count it) and the share of the tighter limit used; rejections in the last 24 hours and 7 days and their share of the orders given to the node in its last 7 days';

@@ -7,10 +7,14 @@
  *
  * The load is counted by the reservation triggers of sql/60_operations.sql;
  * this file only reads it, so plan() stays read-only.  A node's day is its
- * local day (node.timezone) at the routing clock.
+ * local day (node.timezone): for allocate() (a plan made to be reserved, not
+ * read-only) at the transaction's real start, the day the trigger counts
+ * and enforces the limits on; for plan() and simulate() at the routing
+ * clock `now` they are given, like their ETAs.
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -29,10 +33,10 @@ static SPIPlanPtr plan_pickup = NULL;
 /*
  * One query, three kinds of row: 'p' the profile's settings, 'x' a node that
  * rejected the order (its latest exclusion in force), 'c' a node with a
- * daily limit and its load today: the counter row when there is one, else
- * its entries.  Prepared for its generic plan (an array parameter would make
- * the plan cache re-plan it on every call, ~0.5 ms); with statistics that
- * plan is index lookups, about 30 us per limited node.
+ * daily limit and its load on its day ($5): the counter row when there is
+ * one, else its entries.  Prepared for its generic plan (an array parameter
+ * would make the plan cache re-plan it on every call, ~0.5 ms); with
+ * statistics that plan is index lookups, about 30 us per limited node.
  */
 #define OPS_SQL \
 	"SELECT 'p'::text, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint," \
@@ -47,7 +51,7 @@ static SPIPlanPtr plan_pickup = NULL;
 	"SELECT 'c', n.node_id, n.daily_order_limit, n.daily_unit_limit," \
 	"       coalesce(l.orders, e.orders), coalesce(l.units, e.units), o.counted, NULL, NULL" \
 	"  FROM stockroute.node n" \
-	" CROSS JOIN LATERAL (SELECT ($4 AT TIME ZONE n.timezone)::date AS day) d" \
+	" CROSS JOIN LATERAL (SELECT ($5 AT TIME ZONE n.timezone)::date AS day) d" \
 	/* per limited node, lookups by the whole key of node_load and of the entries' index */ \
 	" CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM stockroute.node_load_entry o" \
 	"                                     WHERE o.node_id = n.node_id AND o.day = d.day" \
@@ -110,7 +114,7 @@ sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 			char *const *node_ids, TimestampTz now, bool read_only,
 			SrOrderOps *ops)
 {
-	Datum		args[4];
+	Datum		args[5];
 	Datum	   *ids;
 	int		   *order;
 	uint64		r;
@@ -126,9 +130,9 @@ sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 
 	if (plan_ops == NULL)
 	{
-		Oid			types[4] = {TEXTARRAYOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+		Oid			types[5] = {TEXTARRAYOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 
-		plan_ops = sr_prepare_kept_generic(OPS_SQL, 4, types);
+		plan_ops = sr_prepare_kept_generic(OPS_SQL, 5, types);
 	}
 	ids = palloc(sizeof(Datum) * (nnodes > 0 ? nnodes : 1));
 	order = palloc(sizeof(int) * (nnodes > 0 ? nnodes : 1));
@@ -142,6 +146,8 @@ sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 	args[1] = CStringGetTextDatum(profile);
 	args[2] = CStringGetTextDatum(order_ref);
 	args[3] = TimestampTzGetDatum(now);
+	/* the day of the load: see the file's header */
+	args[4] = TimestampTzGetDatum(read_only ? now : GetCurrentTransactionStartTimestamp());
 	if (SPI_execute_plan(plan_ops, args, NULL, read_only, 0) != SPI_OK_SELECT)
 		elog(ERROR, "stockroute: operations lookup failed");
 

@@ -19,7 +19,7 @@ typedef struct SrNodeOps
 	bool		limited;		/* has a daily order or unit limit */
 	int64		order_limit;	/* -1: none */
 	int64		unit_limit;		/* -1: none */
-	int64		orders;			/* its load today (local day, routing clock) */
+	int64		orders;			/* its load today (its local day: see sr_ops_read) */
 	int64		units;
 	bool		order_counted;	/* the order is among today's orders there */
 } SrNodeOps;
@@ -34,7 +34,10 @@ typedef struct SrOrderOps
 /*
  * Read the operations inputs of an order routed over nodes node_ids[0..n):
  * the profile's settings, exclusions in force at `now`, and the load of the
- * nodes with a daily limit on their local day at `now`.  One SPI query.
+ * nodes with a daily limit on their local day: at `now` (the routing clock)
+ * for a read-only plan, at the transaction's real start for one that is to
+ * be reserved (allocate()), where the reservation trigger enforces the
+ * limits.  One SPI query.
  */
 extern void sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 						char *const *node_ids, TimestampTz now, bool read_only,
