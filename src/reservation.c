@@ -4,25 +4,31 @@
  * Owns invariants 1-3 of DESIGN.md, enforced by trigger functions so that no
  * caller, whatever path it takes, can break them:
  *
- *   reservation_guard   BEFORE INSERT/UPDATE/DELETE on reservation: legal
- *                       status moves only, identity columns frozen, default
- *                       expiry of held rows, timestamps.
+ *   reservation_guard   BEFORE INSERT/UPDATE/DELETE on reservation: a new
+ *                       reservation is held, status moves only along the
+ *                       arrows, identity columns frozen, default expiry of
+ *                       held rows, timestamps.
  *   reservation_apply   AFTER INSERT/UPDATE on reservation: moves the change
  *                       in active quantity into stock.reserved (and
  *                       lot.reserved), refusing any increase that the node's
- *                       available stock does not cover.  The check and the
- *                       increment are one UPDATE of the stock row, so the row
- *                       lock makes the decision atomic: in READ COMMITTED the
- *                       UPDATE re-reads the newest row version after waiting,
- *                       in REPEATABLE READ and SERIALIZABLE a concurrent
- *                       change raises a serialization failure.  Either way no
- *                       unit is promised twice.
+ *                       available stock does not cover or that a node not
+ *                       active would take.  The check and the increment are
+ *                       one UPDATE of the stock row, so the row lock makes
+ *                       the decision atomic: in READ COMMITTED the UPDATE
+ *                       re-reads the newest row version after waiting, in
+ *                       REPEATABLE READ and SERIALIZABLE a concurrent change
+ *                       raises a serialization failure.  Either way no unit
+ *                       is promised twice.
  *   stock_guard         BEFORE INSERT/UPDATE on stock and lot: `reserved` is
  *                       written only by reservation_apply.
  *
  * AFTER rather than BEFORE for the stock change because BEFORE ROW INSERT
  * triggers also fire for rows that INSERT ... ON CONFLICT DO NOTHING then
  * skips, which is exactly how reserve() makes retries idempotent.
+ *
+ * stockroute.restoring (superuser only) is for loading a dump: rows come back
+ * in the status they were dumped in, as they were (no node status check);
+ * active ones still re-add themselves to stock.reserved, checked.
  */
 #include "postgres.h"
 
@@ -34,6 +40,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/datetime.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -59,6 +66,9 @@ static const char *const status_names[] = {
  */
 static int	internal_stock_write = 0;
 
+/* stockroute.restoring: a dump is being loaded (see the file's header) */
+bool		stockroute_restoring = false;
+
 static SPIPlanPtr plan_stock_apply = NULL;
 static SPIPlanPtr plan_lot_apply = NULL;
 static SPIPlanPtr plan_item_ttl = NULL;
@@ -66,6 +76,18 @@ static SPIPlanPtr plan_find_key = NULL;
 static SPIPlanPtr plan_validate = NULL;
 static SPIPlanPtr plan_insert = NULL;
 static SPIPlanPtr plan_lock_stock = NULL;
+
+void
+sr_reservation_define_gucs(void)
+{
+	DefineCustomBoolVariable("stockroute.restoring",
+							 "Accept reservations in the status they were dumped in, while a dump is restored.",
+							 "Set it for pg_restore of a dump (PGOPTIONS='-c stockroute.restoring=on'). Otherwise a new reservation must be held.",
+							 &stockroute_restoring,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+}
 
 static inline bool
 status_is_active(ResStatus s)
@@ -78,6 +100,12 @@ parse_status(const char *s)
 {
 	size_t		i;
 
+	/* the column is NOT NULL, but BEFORE triggers run ahead of that check */
+	if (s == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("column \"status\" of a reservation must not be null"),
+				 errhint("A reservation is held, committed, fulfilled, released or expired.")));
 	for (i = 0; i < lengthof(status_names); i++)
 		if (strcmp(s, status_names[i]) == 0)
 			return (ResStatus) i;
@@ -257,9 +285,9 @@ reservation_guard(PG_FUNCTION_ARGS)
 	HeapTuple	oldtup;
 	ResStatus	from;
 	ResStatus	to;
-	int			cols[3];
-	Datum		vals[3];
-	bool		nulls[3] = {false, false, false};
+	int			cols[4];
+	Datum		vals[4];
+	bool		nulls[4] = {false, false, false, false};
 	int			ncols = 0;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 
@@ -285,6 +313,44 @@ reservation_guard(PG_FUNCTION_ARGS)
 
 		newtup = trigdata->tg_trigtuple;
 		to = parse_status(text_col(newtup, desc, "status"));
+
+		/*
+		 * Invariant 3 from the first row version on: a reservation is
+		 * created held, through the stock check, and reaches any other
+		 * status only along the arrows.  A row inserted committed, fulfilled,
+		 * released or expired would record a promise or a shipment that never
+		 * went through them.  Only a restore brings such rows back.
+		 */
+		if (to != RS_HELD && !stockroute_restoring)
+		{
+			char	   *order_ref = text_col(newtup, desc, "order_ref");
+
+			ereport(ERROR,
+					(errcode(ERRCODE_SR_INVALID_TRANSITION),
+					 errmsg("a new reservation of order \"%s\" cannot be %s",
+							order_ref ? order_ref : "", status_names[to]),
+					 errdetail("Reservations are created held; only held -> committed -> fulfilled, held or committed -> released and held -> expired move them on."),
+					 errhint("Reserve with stockroute.reserve() or allocate(), then commit(), fulfill() or release(); a restore of a dump sets stockroute.restoring.")));
+		}
+
+		/* a new hold has not been committed or closed, whatever the row says */
+		if (to == RS_HELD && !stockroute_restoring)
+		{
+			static const char *const unset[] = {"committed_at", "closed_at"};
+			size_t		i;
+
+			for (i = 0; i < lengthof(unset); i++)
+			{
+				(void) heap_getattr(newtup, attnum_of(desc, unset[i]), desc, &isnull);
+				if (!isnull)
+				{
+					cols[ncols] = attnum_of(desc, unset[i]);
+					nulls[ncols] = true;
+					vals[ncols++] = (Datum) 0;
+				}
+			}
+		}
+
 		(void) heap_getattr(newtup, attnum_of(desc, "expires_at"), desc, &isnull);
 		if (to == RS_HELD && isnull)
 		{
@@ -369,7 +435,8 @@ reservation_guard(PG_FUNCTION_ARGS)
 /*
  * Apply a change of reserved (and a consumption of on_hand, for fulfilment)
  * to one stock row, or one lot row when lot_code is set.  With delta > 0 the
- * row must have the units available after the change.
+ * node must be active and the row must have the units available after the
+ * change.
  */
 static void
 apply_to_stock(const char *node_id, const char *sku, const char *lot_code,
@@ -395,7 +462,9 @@ apply_to_stock(const char *node_id, const char *sku, const char *lot_code,
 											"   SET reserved = reserved + $3, on_hand = on_hand - $4,"
 											"       updated_at = pg_catalog.now()"
 											" WHERE node_id = $1 AND sku = $2"
-											" RETURNING on_hand, reserved, safety_stock",
+											" RETURNING on_hand, reserved, safety_stock,"
+											"           CASE WHEN $3 > 0 THEN"
+											"             (SELECT n.status FROM stockroute.node n WHERE n.node_id = $1) END",
 											4, types);
 		}
 		args[0] = CStringGetTextDatum(node_id);
@@ -414,7 +483,7 @@ apply_to_stock(const char *node_id, const char *sku, const char *lot_code,
 										  "   SET reserved = reserved + $4, on_hand = on_hand - $5,"
 										  "       updated_at = pg_catalog.now()"
 										  " WHERE node_id = $1 AND sku = $2 AND lot_code = $3"
-										  " RETURNING on_hand, reserved, 0::bigint",
+										  " RETURNING on_hand, reserved, 0::bigint, NULL::text",
 										  5, types);
 		}
 		args[0] = CStringGetTextDatum(node_id);
@@ -454,10 +523,23 @@ apply_to_stock(const char *node_id, const char *sku, const char *lot_code,
 	if (delta <= 0)
 		return;
 
+	/* new units are promised only by an active node, as reserve() says */
+	if (lot_code == NULL && !stockroute_restoring)
+	{
+		char	   *status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+
+		if (status == NULL || strcmp(status, "active") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_SR_NODE_NOT_ACCEPTING),
+					 errmsg("node \"%s\" is %s and takes no new reservations",
+							node_id, status ? status : "unknown")));
+	}
+
 	on_hand = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	reserved = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	safety = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	avail_after = on_hand - reserved - safety;
+
 	if (avail_after < 0)
 	{
 		int64		avail_before = Max(avail_after + delta, 0);
@@ -609,7 +691,7 @@ required_text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must not be empty", name)));
-	sr_check_ident_length(name, s);	/* hostile input (issue 6) */
+	sr_check_ident_length(name, s);	/* hostile input: bounded identifiers */
 	return s;
 }
 
@@ -884,7 +966,7 @@ reservation_reserve(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------------------
- * repair_reserved(node_id, sku) -> jsonb           (reconciliation, issue 5)
+ * repair_reserved(node_id, sku) -> jsonb                    (reconciliation)
  *
  * The one path besides reservation_apply allowed to write stock.reserved:
  * reconcile() calls it when invariant 2 is found broken (which only a

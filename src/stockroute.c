@@ -46,6 +46,7 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	sr_reservation_define_gucs();	/* src/reservation.c */
 	sr_routing_define_gucs();	/* src/plan.c */
 	sr_sync_define_gucs();		/* src/ingest.c */
 	sr_priority_define_gucs();	/* src/priority.c */
@@ -91,7 +92,7 @@ sr_prepare_kept_generic(const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
- * Input limits shared by every entry point (hostile input, issue 6): a
+ * Input limits shared by every entry point (hostile input): a
  * specific SQLSTATE naming the field, raised before anything is written.
  */
 void
