@@ -10,7 +10,7 @@ CREATE FUNCTION stockroute.stock_guard() RETURNS trigger
 COMMENT ON FUNCTION stockroute.reservation_guard() IS
     'Trigger: a new reservation is held (other statuses only while stockroute.restoring), legal status moves only, identity columns frozen, default expiry and timestamps';
 COMMENT ON FUNCTION stockroute.reservation_apply() IS
-    'Trigger: moves active reservation quantity into stock.reserved and lot.reserved, refusing any increase at a node that is not active or that available stock does not cover';
+    'Trigger: moves active reservation quantity into stock.reserved and lot.reserved, refusing any increase at a node that is not active or that available stock does not cover once the stock row''s lapsed holds are expired';
 COMMENT ON FUNCTION stockroute.stock_guard() IS
     'Trigger: stock.reserved and lot.reserved are written only by reservation triggers';
 
