@@ -1,273 +1,41 @@
--- stockroute install script, part 5: reconciliation — reconcile(), its run
--- log, pg_cron scheduling and the dashboard views.  See docs/sync.md.
-
-CREATE TABLE stockroute.reconcile_run (
-    run_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    started_at      timestamptz NOT NULL,
-    finished_at     timestamptz NOT NULL,
-    duration        interval GENERATED ALWAYS AS (finished_at - started_at) STORED,
-    expired         integer NOT NULL DEFAULT 0,
-    drift           integer NOT NULL DEFAULT 0,
-    stale           integer NOT NULL DEFAULT 0,
-    shortfall       integer NOT NULL DEFAULT 0,
-    rerouted        integer NOT NULL DEFAULT 0,
-    backordered     integer NOT NULL DEFAULT 0,
-    backorders_filled integer NOT NULL DEFAULT 0,
-    low_stock       integer NOT NULL DEFAULT 0,
-    summary         jsonb NOT NULL
-);
-
-CREATE INDEX reconcile_run_started_idx ON stockroute.reconcile_run (started_at);
-
-COMMENT ON TABLE stockroute.reconcile_run IS
-    'One row per reconcile() run: when, how long, what it found and did (summary is its reply)';
-COMMENT ON COLUMN stockroute.reconcile_run.expired IS 'held reservations past expires_at it expired';
-COMMENT ON COLUMN stockroute.reconcile_run.drift IS 'stock rows whose reserved it repaired (invariant 2 was broken)';
-COMMENT ON COLUMN stockroute.reconcile_run.stale IS 'nodes it marked stale';
-COMMENT ON COLUMN stockroute.reconcile_run.shortfall IS 'stock rows found with on_hand below reserved';
-COMMENT ON COLUMN stockroute.reconcile_run.rerouted IS 'held units moved off a short node to other nodes';
-COMMENT ON COLUMN stockroute.reconcile_run.backordered IS 'held units moved off a short node to backorder';
-COMMENT ON COLUMN stockroute.reconcile_run.backorders_filled IS 'backordered units it reserved now that stock arrived';
-COMMENT ON COLUMN stockroute.reconcile_run.low_stock IS 'low-stock alerts it opened';
-
-SELECT pg_catalog.pg_extension_config_dump('stockroute.reconcile_run', '');
-SELECT pg_catalog.pg_extension_config_dump('stockroute.reconcile_run_run_id_seq', '');
-
--- reconcile()'s low-stock check reads only rows with a reorder point.  The
--- predicate names reorder_point alone, which ingest and reservations never
--- write, so their updates of on_hand and reserved stay HOT.
-CREATE INDEX stock_reorder_idx ON stockroute.stock (node_id, sku) WHERE reorder_point > 0;
-
--- Placing units ---------------------------------------------------------------
-
--- Hold up to qty units of an order line on other nodes, chosen by plan()
--- from the order as allocated (its decision), or, without a ship_to, the
--- routable nodes with the most available first (never one a routing rule
--- excluded for the order: the plan lists them).  Each hold is its own
--- subtransaction: a hold lost to a concurrent order is skipped, not fatal.
--- With p_nowait a node whose stock row another transaction holds is skipped
--- at once instead of waited for (fill_backorders, sql/70_supply.sql: it may
--- run while its caller holds stock rows out of canonical order).
-CREATE FUNCTION stockroute.place_units(p_order_ref text, p_line_ref text, p_sku text, p_qty bigint,
-                                       p_exclude_node text, p_order_doc jsonb,
-                                       p_nowait boolean DEFAULT false)
-RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    doc     jsonb := p_order_doc;
-    p       jsonb;
-    c       record;
-    placed  bigint := 0;
-    res     jsonb := '[]';
-    r       jsonb;
-BEGIN
-    IF doc IS NULL THEN
-        SELECT d.input INTO doc FROM stockroute.decision d
-         WHERE d.order_ref = p_order_ref AND d.kind = 'allocate'
-         ORDER BY d.created_at DESC LIMIT 1;
-    END IF;
-
-    -- a pickup order needs no ship_to: plan() routes it to its pickup node
-    IF jsonb_typeof(doc->'ship_to') = 'object' OR doc->>'fulfillment' = 'pickup' THEN
-        BEGIN
-            p := stockroute.plan((doc - 'lines' - 'order_ref' - 'options')
-                 || jsonb_build_object('order_ref', p_order_ref,
-                                       'lines', jsonb_build_array(jsonb_build_object(
-                                           'line_ref', p_line_ref, 'sku', p_sku, 'qty', p_qty)),
-                                       'options', coalesce(doc->'options', '{}') - 'ship_complete'
-                                                  || '{"allow_partial": true}'));
-        EXCEPTION WHEN OTHERS THEN
-            p := NULL;          -- the stored order no longer plans: place greedily below
-        END;
-    END IF;
-
-    FOR c IN
-        SELECT sh->>'node_id' AS node_id, (l->>'qty')::bigint AS qty, 0 AS pri
-          FROM jsonb_array_elements(CASE WHEN p IS NOT NULL THEN p->'shipments' ELSE '[]' END) sh,
-               jsonb_array_elements(sh->'lines') l
-         WHERE sh->>'node_id' IS DISTINCT FROM p_exclude_node
-           AND NOT EXISTS (SELECT 1 FROM stockroute.node n WHERE n.node_id = sh->>'node_id' AND n.stale)
-        UNION ALL
-        -- greedy: without a plan, or for what the plan left unfilled
-        SELECT s.node_id, s.available, 1
-          FROM stockroute.stock s
-          JOIN stockroute.node n ON n.node_id = s.node_id
-          JOIN stockroute.item i ON i.sku = s.sku
-         WHERE s.sku = p_sku AND s.available > 0
-           AND n.status = 'active' AND NOT n.stale
-           AND s.node_id IS DISTINCT FROM p_exclude_node
-           AND (i.allowed_nodes IS NULL OR s.node_id = ANY (i.allowed_nodes))
-           -- a node a routing rule excluded for this order (the plan's rules[].excluded) stays out
-           AND NOT coalesce(p->'rules', '[]') @> jsonb_build_array(jsonb_build_object('excluded', jsonb_build_array(s.node_id)))
-           -- not a node that rejected the order (plan() skips those too), and
-           -- never for a pickup order: only plan() knows its pickup node and transfers
-           AND NOT EXISTS (SELECT 1 FROM stockroute.order_exclusion x
-                            WHERE x.order_ref = p_order_ref AND x.node_id = s.node_id
-                              AND x.expires_at > stockroute.routing_now())
-           AND doc->>'fulfillment' IS DISTINCT FROM 'pickup'
-        ORDER BY 3, 2 DESC, 1
-    LOOP
-        EXIT WHEN placed >= p_qty;
-        BEGIN
-            IF p_nowait THEN
-                PERFORM 1 FROM stockroute.stock s WHERE s.node_id = c.node_id AND s.sku = p_sku
-                    FOR NO KEY UPDATE NOWAIT;
-            END IF;
-            r := stockroute.reserve(p_order_ref, p_line_ref, p_sku, c.node_id,
-                                    least(c.qty, p_qty - placed));
-            placed := placed + (r->>'qty')::bigint;
-            res := res || jsonb_build_array(r - 'idempotent_replay');
-        EXCEPTION
-            -- taken meanwhile, node closed or at its daily capacity, a lock
-            -- cycle with a concurrent order: this candidate is out, try the next
-            WHEN SQLSTATE 'SR001' OR SQLSTATE 'SR009' OR SQLSTATE 'SR060'
-                 OR deadlock_detected OR lock_not_available THEN
-                NULL;
-        END;
-    END LOOP;
-    RETURN jsonb_build_object('placed', placed, 'reservations', res,
-                              'method', CASE WHEN p IS NOT NULL THEN 'plan' ELSE 'greedy' END);
-END;
-$$;
-
-COMMENT ON FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb, boolean) IS
-    'Internal: hold up to qty units of an order line on routable nodes other than exclude_node (plan() with the order''s ship_to, else most available first; with nowait, nodes whose stock row is locked elsewhere are skipped); returns {placed, reservations, method}';
+-- stockroute, reconciliation: reconcile() (its run log is in
+-- sql/schema/50_reconcile.sql), pg_cron scheduling and the dashboard views.
+-- See docs/sync.md.
+--
+-- A "replace" part (sql/manifest): it runs in the install script and again
+-- in every update, so each statement creates or replaces.
 
 -- Shortfalls ------------------------------------------------------------------
 
 -- Move the held reservations of a short stock row (lot_code NULL) or lot
 -- off it, newest first, until `excess` units are freed: released, or
 -- reduced when only part is needed.  Each freed part is placed again under
--- the same order line: a lot's first on other unexpired lots of the SKU at
--- the same node (soonest expiry first), then, like a stock row's, by
--- place_units() on other nodes; what cannot be placed goes to backorder.
--- Committed reservations are never moved.  Every move is a decision of
--- kind 'reroute'.  The caller holds the stock row's lock (and the lot's),
--- so every other row is taken with NOWAIT: waiting for a row held by a
--- transaction that waits for ours would be a lock cycle with live traffic.
--- A node (or lot) locked elsewhere is skipped; its units go to backorder,
--- which the same run's fill_backorders() (also NOWAIT) or the next places.
-CREATE FUNCTION stockroute.shortfall_reroute(p_node_id text, p_sku text, p_lot_code text,
-                                             p_excess bigint, p_on_hand bigint, p_reserved bigint)
+-- the same order line by the routing core, as plan() would place it on the
+-- stock as it is (the order's own options, rules and lot requirements; the
+-- node's other lots are stock like any other); what cannot be placed goes
+-- to backorder.  Committed reservations are never moved.  Every move is a
+-- decision of kind 'reroute'.  The caller holds the stock row's lock (and
+-- the lot's), so every other row is taken with NOWAIT: waiting for a row
+-- held by a transaction that waits for ours would be a lock cycle with live
+-- traffic.  A plan whose rows are locked elsewhere is not reserved; its units
+-- go to backorder, which the same run's fill_backorders() (also NOWAIT) or
+-- the next places.  C: src/replace.c.
+CREATE OR REPLACE FUNCTION stockroute.shortfall_reroute(node_id text, sku text, lot_code text,
+                                                        excess bigint, on_hand bigint, reserved bigint)
 RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    excess      bigint := p_excess;
-    h           record;
-    l           record;
-    take        bigint;
-    placed      bigint;
-    res         jsonb;
-    r           jsonb;
-    pl          jsonb;
-    u_rerouted  bigint := 0;
-    u_backorder bigint := 0;
-BEGIN
-    FOR h IN
-        SELECT r.sku, r.reservation_id, r.order_ref, r.line_ref, r.qty
-          FROM stockroute.reservation r
-         WHERE r.node_id = p_node_id AND r.sku = p_sku AND r.status = 'held'
-           AND (p_lot_code IS NULL OR r.lot_code = p_lot_code)
-         ORDER BY r.created_at DESC, r.reservation_id DESC
-    LOOP
-        EXIT WHEN excess <= 0;
-        take := least(h.qty, excess);
-        IF take = h.qty THEN
-            UPDATE stockroute.reservation r SET status = 'released'
-             WHERE r.sku = h.sku AND r.reservation_id = h.reservation_id AND r.status = 'held';
-        ELSE
-            UPDATE stockroute.reservation r SET qty = r.qty - take
-             WHERE r.sku = h.sku AND r.reservation_id = h.reservation_id AND r.status = 'held';
-        END IF;
-        IF NOT FOUND THEN
-            CONTINUE;
-        END IF;
-        excess := excess - take;
-
-        -- a short lot: the node's other lots first
-        placed := 0;
-        res := '[]';
-        IF p_lot_code IS NOT NULL THEN
-            FOR l IN
-                SELECT o.lot_code, o.on_hand - o.reserved AS free
-                  FROM stockroute.lot o
-                 WHERE o.node_id = p_node_id AND o.sku = p_sku AND o.lot_code <> p_lot_code
-                   AND o.on_hand - o.reserved > 0
-                   AND (o.expires_on IS NULL OR o.expires_on >= current_date)
-                 ORDER BY o.expires_on NULLS LAST, o.lot_code
-            LOOP
-                EXIT WHEN placed >= take;
-                BEGIN
-                    PERFORM 1 FROM stockroute.lot o
-                     WHERE o.node_id = p_node_id AND o.sku = p_sku AND o.lot_code = l.lot_code
-                       FOR NO KEY UPDATE NOWAIT;
-                    r := stockroute.reserve(h.order_ref, h.line_ref, p_sku, p_node_id,
-                                            least(l.free, take - placed), lot_code => l.lot_code);
-                    placed := placed + (r->>'qty')::bigint;
-                    res := res || jsonb_build_array(r - 'idempotent_replay');
-                EXCEPTION
-                    WHEN SQLSTATE 'SR001' OR SQLSTATE 'SR009' OR deadlock_detected OR lock_not_available THEN
-                        NULL;
-                END;
-            END LOOP;
-        END IF;
-        IF placed < take THEN
-            pl := stockroute.place_units(h.order_ref, h.line_ref, p_sku, take - placed, p_node_id, NULL, true);
-            pl := jsonb_build_object('placed', placed + (pl->>'placed')::bigint,
-                                     'reservations', res || (pl->'reservations'),
-                                     'method', pl->'method');
-        ELSE
-            pl := jsonb_build_object('placed', placed, 'reservations', res, 'method', 'lot');
-        END IF;
-        placed := (pl->>'placed')::bigint;
-        u_rerouted := u_rerouted + placed;
-        IF take > placed THEN
-            u_backorder := u_backorder + take - placed;
-            WITH b AS (
-                INSERT INTO stockroute.backorder AS b (order_ref, line_ref, sku, qty, order_doc)
-                VALUES (h.order_ref, h.line_ref, p_sku, take - placed,
-                        coalesce((SELECT dd.input FROM stockroute.decision dd
-                                   WHERE dd.order_ref = h.order_ref AND dd.kind = 'allocate'
-                                   ORDER BY dd.created_at DESC LIMIT 1),
-                                 jsonb_build_object('order_ref', h.order_ref)))
-                ON CONFLICT (order_ref, line_ref) WHERE status = 'open'
-                DO UPDATE SET qty = b.qty + EXCLUDED.qty, updated_at = now()
-                RETURNING b.backorder_id, b.qty)
-            INSERT INTO stockroute.outbox (topic, order_ref, node_id, payload)
-            SELECT 'backorder', h.order_ref, p_node_id,
-                   jsonb_build_object('backorder_id', b.backorder_id, 'order_ref', h.order_ref,
-                                      'line_ref', h.line_ref, 'sku', p_sku, 'qty', b.qty,
-                                      'reason', 'shortfall')
-                   || CASE WHEN p_lot_code IS NOT NULL THEN jsonb_build_object('lot_code', p_lot_code)
-                           ELSE '{}' END
-              FROM b;
-        END IF;
-        INSERT INTO stockroute.decision (order_ref, kind, input, output)
-        VALUES (h.order_ref, 'reroute',
-                jsonb_build_object('reason', 'shortfall', 'node_id', p_node_id, 'sku', p_sku,
-                                   'line_ref', h.line_ref, 'qty', take,
-                                   'on_hand', p_on_hand, 'reserved', p_reserved)
-                || CASE WHEN p_lot_code IS NOT NULL THEN jsonb_build_object('lot_code', p_lot_code)
-                        ELSE '{}' END,
-                pl || jsonb_build_object('backordered', take - placed));
-    END LOOP;
-    RETURN jsonb_build_object('rerouted', u_rerouted, 'backordered', u_backorder);
-END;
-$$;
+AS 'MODULE_PATHNAME', 'stockroute_shortfall_reroute'
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION stockroute.shortfall_reroute(text, text, text, bigint, bigint, bigint) IS
-    'Internal (reconcile): free up to excess held units of a short stock row or lot (newest holds first) and place them again (other lots of the node first for a lot, then other nodes), the rest to backorder; returns {rerouted, backordered}';
+    'Internal (reconcile): free up to excess held units of a short stock row or lot (newest holds first) and place them again as plan() would (the order''s own options and lot requirements), the rest to backorder; returns {rerouted, backordered}';
 
 -- reconcile -------------------------------------------------------------------
 
-CREATE FUNCTION stockroute.reconcile()
+CREATE OR REPLACE FUNCTION stockroute.reconcile()
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     t0          timestamptz := clock_timestamp();
@@ -564,7 +332,7 @@ COMMENT ON FUNCTION stockroute.reconcile() IS
 
 -- Scheduling with pg_cron -----------------------------------------------------
 
-CREATE FUNCTION stockroute.schedule_jobs(schedule text DEFAULT '* * * * *')
+CREATE OR REPLACE FUNCTION stockroute.schedule_jobs(schedule text DEFAULT '* * * * *')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -597,7 +365,7 @@ $$;
 COMMENT ON FUNCTION stockroute.schedule_jobs(text) IS
     'Register reconcile() with pg_cron as job "stockroute-reconcile" (default every minute); returns the cron job id. Raises SR040 when pg_cron is not installed here';
 
-CREATE FUNCTION stockroute.unschedule_jobs()
+CREATE OR REPLACE FUNCTION stockroute.unschedule_jobs()
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -627,7 +395,7 @@ COMMENT ON FUNCTION stockroute.unschedule_jobs() IS
 -- node_health is in sql/60_operations.sql: it reads the capacity and
 -- rejection tables created there
 
-CREATE VIEW stockroute.inventory_position AS
+CREATE OR REPLACE VIEW stockroute.inventory_position AS
 SELECT s.node_id, s.sku, s.on_hand, s.reserved, s.safety_stock, s.available, s.reorder_point,
        s.reorder_point > 0 AND s.available <= s.reorder_point AS below_reorder_point,
        greatest(s.reserved - s.on_hand, 0) AS shortfall,
@@ -639,7 +407,7 @@ SELECT s.node_id, s.sku, s.on_hand, s.reserved, s.safety_stock, s.available, s.r
 COMMENT ON VIEW stockroute.inventory_position IS
     'Per SKU and node: on hand, reserved, safety stock, available, reorder point, shortfall, whether routing may use it';
 
-CREATE VIEW stockroute.network_position AS
+CREATE OR REPLACE VIEW stockroute.network_position AS
 SELECT s.sku,
        count(*) AS nodes,
        sum(s.on_hand) AS on_hand,
@@ -658,7 +426,7 @@ SELECT s.sku,
 COMMENT ON VIEW stockroute.network_position IS
     'Per SKU over all nodes: on hand, reserved, available (all nodes and routable ones), nodes short or low, units backordered';
 
-CREATE VIEW stockroute.discrepancy AS
+CREATE OR REPLACE VIEW stockroute.discrepancy AS
 SELECT a.alert_id, a.kind, a.node_id, a.sku, a.status, a.detail, a.raised_at, a.resolved_at,
        (a.detail->>'run_id')::bigint AS run_id,
        a.lot_code

@@ -7,14 +7,10 @@
  *
  * The load is counted by the reservation triggers of sql/60_operations.sql;
  * this file only reads it, so plan() stays read-only.  A node's day is its
- * local day (node.timezone): for allocate() (a plan made to be reserved, not
- * read-only) at the transaction's real start, the day the trigger counts
- * and enforces the limits on; for plan() and simulate() at the routing
- * clock `now` they are given, like their ETAs.
+ * local day (node.timezone) at the routing clock.
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -24,7 +20,8 @@
 #include "utils/timestamp.h"
 
 #include "operations.h"
-#include "plan.h"
+#include "guc.h"
+#include "stockview.h"
 #include "stockroute.h"
 
 static SPIPlanPtr plan_ops = NULL;
@@ -33,10 +30,10 @@ static SPIPlanPtr plan_pickup = NULL;
 /*
  * One query, three kinds of row: 'p' the profile's settings, 'x' a node that
  * rejected the order (its latest exclusion in force), 'c' a node with a
- * daily limit and its load on its day ($5): the counter row when there is
- * one, else its entries.  Prepared for its generic plan (an array parameter
- * would make the plan cache re-plan it on every call, ~0.5 ms); with
- * statistics that plan is index lookups, about 30 us per limited node.
+ * daily limit and its load today: the counter row when there is one, else
+ * its entries.  Prepared for its generic plan (an array parameter would make
+ * the plan cache re-plan it on every call, ~0.5 ms); with statistics that
+ * plan is index lookups, about 30 us per limited node.
  */
 #define OPS_SQL \
 	"SELECT 'p'::text, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint," \
@@ -111,10 +108,11 @@ ops_installed(void)
 
 void
 sr_ops_read(const char *order_ref, const char *profile, int nnodes,
-			char *const *node_ids, TimestampTz now, bool read_only,
-			SrOrderOps *ops)
+			char *const *node_ids, TimestampTz now, TimestampTz load_now,
+			bool read_only, struct SrStockView *view, SrOrderOps *ops)
 {
 	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	Datum	   *ids;
 	int		   *order;
 	uint64		r;
@@ -144,11 +142,11 @@ sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 	qsort_arg(order, nnodes, sizeof(int), cmp_ids, (void *) node_ids);
 	args[0] = PointerGetDatum(construct_array(ids, nnodes, TEXTOID, -1, false, TYPALIGN_INT));
 	args[1] = CStringGetTextDatum(profile);
-	args[2] = CStringGetTextDatum(order_ref);
+	args[2] = order_ref ? CStringGetTextDatum(order_ref) : (Datum) 0;
+	nulls[2] = order_ref ? ' ' : 'n';
 	args[3] = TimestampTzGetDatum(now);
-	/* the day of the load: see the file's header */
-	args[4] = TimestampTzGetDatum(read_only ? now : GetCurrentTransactionStartTimestamp());
-	if (SPI_execute_plan(plan_ops, args, NULL, read_only, 0) != SPI_OK_SELECT)
+	args[4] = TimestampTzGetDatum(load_now);
+	if (SPI_execute_plan(plan_ops, args, nulls, read_only, 0) != SPI_OK_SELECT)
 		elog(ERROR, "stockroute: operations lookup failed");
 
 	for (r = 0; r < SPI_processed; r++)
@@ -187,10 +185,10 @@ sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 		nd->order_counted = DatumGetBool(SPI_getbinval(t, d, 7, &isnull));
 	}
 	/* simulate(): the load the batch's earlier orders would have added */
-	if (sr_load_hook != NULL)
+	if (view != NULL)
 		for (i = 0; i < nnodes; i++)
 			if (ops->nodes[i].limited)
-				sr_load_hook(order_ref, node_ids[i], &ops->nodes[i]);
+				sr_view_load(view, order_ref, node_ids[i], &ops->nodes[i]);
 }
 
 bool

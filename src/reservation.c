@@ -43,10 +43,10 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/datetime.h"
-#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "guc.h"
 #include "stockroute.h"
 
 typedef enum ResStatus
@@ -69,9 +69,6 @@ static const char *const status_names[] = {
  */
 static int	internal_stock_write = 0;
 
-/* stockroute.restoring: a dump is being loaded (see the file's header) */
-bool		stockroute_restoring = false;
-
 static SPIPlanPtr plan_stock_apply = NULL;
 static SPIPlanPtr plan_lot_apply = NULL;
 static SPIPlanPtr plan_item_ttl = NULL;
@@ -82,18 +79,6 @@ static SPIPlanPtr plan_lock_stock = NULL;
 static SPIPlanPtr plan_expire = NULL;
 static SPIPlanPtr plan_stock_reread = NULL;
 static SPIPlanPtr plan_lot_reread = NULL;
-
-void
-sr_reservation_define_gucs(void)
-{
-	DefineCustomBoolVariable("stockroute.restoring",
-							 "Accept reservations in the status they were dumped in, while a dump is restored.",
-							 "Set it for pg_restore of a dump (PGOPTIONS='-c stockroute.restoring=on'). Otherwise a new reservation must be held.",
-							 &stockroute_restoring,
-							 false,
-							 PGC_SUSET, 0,
-							 NULL, NULL, NULL);
-}
 
 static inline bool
 status_is_active(ResStatus s)
