@@ -38,7 +38,8 @@
 #include "utils/tuplestore.h"
 #include "utils/uuid.h"
 
-#include "stockroute.h"
+#include "errcodes.h"
+#include "prepared.h"
 
 static SPIPlanPtr plan_add = NULL;
 static SPIPlanPtr plan_drop = NULL;
