@@ -6,8 +6,8 @@
 # Builds a pg_auto_failover monitor, a primary and a synchronous hot standby
 # on this machine, loads a small network and proves that
 #  1. plan(), explain(), available(), simulate() and replay() run on the
-#     standby and give the primary's answers; allocate() there is refused
-#     (25006);
+#     standby and give the primary's answers; allocate(), reserve(), ingest()
+#     and reconcile() are refused there (25006);
 #  2. with concurrent allocate() clients running, SIGKILL of the primary's
 #     processes (pg_autoctl keeper and postmaster) while allocations are
 #     committed on it but not yet acknowledged, the standby is promoted, and
