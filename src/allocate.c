@@ -45,13 +45,14 @@
 #include "utils/resowner.h"
 
 #include "allocate.h"
+#include "errcodes.h"
 #include "guc.h"
 #include "json.h"
 #include "order.h"
+#include "prepared.h"
 #include "priority.h"
 #include "route.h"
 #include "solve.h"
-#include "stockroute.h"
 
 static SPIPlanPtr plan_lock_order = NULL;
 static SPIPlanPtr plan_replay = NULL;
@@ -735,9 +736,9 @@ record_allocation(Jsonb *order, const SrPlan *p, Jsonb *out)
 		elog(ERROR, "stockroute: recording the allocation failed");
 }
 
-PG_FUNCTION_INFO_V1(routing_allocate);
+PG_FUNCTION_INFO_V1(stockroute_allocate);
 Datum
-routing_allocate(PG_FUNCTION_ARGS)
+stockroute_allocate(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;

@@ -14,7 +14,6 @@
 
 #include "guc.h"
 #include "json.h"
-#include "stockroute.h"
 
 /* a scalar as text: strings bare, numbers as stored; NULL if absent */
 static char *
@@ -187,9 +186,9 @@ append_rules(StringInfo out, JsonbContainer *arr)
 	}
 }
 
-PG_FUNCTION_INFO_V1(routing_explain);
+PG_FUNCTION_INFO_V1(stockroute_explain);
 Datum
-routing_explain(PG_FUNCTION_ARGS)
+stockroute_explain(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *plan = PG_GETARG_JSONB_P(0);
 	JsonbContainer *root;

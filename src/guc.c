@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "access/xact.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -17,7 +18,6 @@
 
 #include "compat.h"
 #include "guc.h"
-#include "stockroute.h"
 
 /* reservations */
 int			stockroute_default_hold_ttl = 900;

@@ -1,5 +1,5 @@
 /*
- * ingest.c — inventory sync (issue 5): ingest(events jsonb), the sync GUCs
+ * ingest.c — inventory sync: ingest(events jsonb)
  * and a timestamp parser that says "no" instead of raising.
  *
  * ingest() applies a batch of location events (docs/sync.md).  The batch is
@@ -63,8 +63,10 @@
 #include "utils/uuid.h"
 #include "utils/varlena.h"
 
+#include "access.h"
 #include "guc.h"
-#include "stockroute.h"
+#include "limits.h"
+#include "prepared.h"
 
 
 
@@ -125,9 +127,9 @@ parse_event_time(const char *str, TimestampTz *result)
  * ingest_parse_time(text) -> timestamptz: parse_event_time for SQL, NULL
  * where it says no.
  */
-PG_FUNCTION_INFO_V1(ingest_parse_time);
+PG_FUNCTION_INFO_V1(stockroute_ingest_parse_time);
 Datum
-ingest_parse_time(PG_FUNCTION_ARGS)
+stockroute_ingest_parse_time(PG_FUNCTION_ARGS)
 {
 	char	   *str = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	TimestampTz result;
@@ -690,7 +692,7 @@ check_event(Batch *b, Event *e, char **nodes, int nnodes)
 	else if (e->key == NULL || e->key[0] == '\0')
 		e->error = psprintf("idempotency_key must be a non-empty string, got %s",
 							SHOWN("idempotency_key"));
-	/* hostile input (issue 6): a key this long would fail the batch in the index */
+	/* hostile input: a key this long would fail the batch in the index */
 	else if (strlen(e->key) > SR_MAX_IDENT_BYTES)
 		e->error = psprintf("idempotency_key must be at most %d bytes long, got %zu bytes",
 							SR_MAX_IDENT_BYTES, strlen(e->key));
@@ -2338,9 +2340,9 @@ reply(Batch *b)
 
 /* ---- ingest ------------------------------------------------------------------ */
 
-PG_FUNCTION_INFO_V1(ingest_events);
+PG_FUNCTION_INFO_V1(stockroute_ingest);
 Datum
-ingest_events(PG_FUNCTION_ARGS)
+stockroute_ingest(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *events;
 	int			n,
@@ -2423,7 +2425,7 @@ ingest_events(PG_FUNCTION_ARGS)
 	parse_events(&b, events);
 
 	/*
-	 * security (issue 6, src/access.c): a caller that is not an
+	 * security (src/access.c): a caller that is not an
 	 * administrator may send events only for the nodes stockroute.node_role
 	 * maps it to: 42501 naming the first other node, before anything is
 	 * recorded.  ingest() runs as its owner, who bypasses row-level

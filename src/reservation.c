@@ -46,8 +46,10 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "errcodes.h"
 #include "guc.h"
-#include "stockroute.h"
+#include "limits.h"
+#include "prepared.h"
 
 typedef enum ResStatus
 {
@@ -754,30 +756,13 @@ stock_guard(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------------
  */
 
-char *
-required_text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	char	   *s;
-
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if (s[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be empty", name)));
-	sr_check_ident_length(name, s);	/* hostile input: bounded identifiers */
-	return s;
-}
 
 static char *
 optional_text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 {
 	if (PG_ARGISNULL(argno))
 		return NULL;
-	return required_text_arg(fcinfo, argno, name);
+	return sr_required_text_arg(fcinfo, argno, name);
 }
 
 /*
@@ -832,14 +817,14 @@ replay_by_key(const char *order_ref, const char *line_ref, const char *sku,
 	return DatumGetJsonbP(SPI_datumTransfer(reply, false, -1));
 }
 
-PG_FUNCTION_INFO_V1(reservation_reserve);
+PG_FUNCTION_INFO_V1(stockroute_reserve);
 Datum
-reservation_reserve(PG_FUNCTION_ARGS)
+stockroute_reserve(PG_FUNCTION_ARGS)
 {
-	char	   *order_ref = required_text_arg(fcinfo, 0, "order_ref");
-	char	   *line_ref = required_text_arg(fcinfo, 1, "line_ref");
-	char	   *sku = required_text_arg(fcinfo, 2, "sku");
-	char	   *node_id = required_text_arg(fcinfo, 3, "node_id");
+	char	   *order_ref = sr_required_text_arg(fcinfo, 0, "order_ref");
+	char	   *line_ref = sr_required_text_arg(fcinfo, 1, "line_ref");
+	char	   *sku = sr_required_text_arg(fcinfo, 2, "sku");
+	char	   *node_id = sr_required_text_arg(fcinfo, 3, "node_id");
 	int64		qty;
 	Interval   *ttl = NULL;
 	char	   *key = optional_text_arg(fcinfo, 6, "idempotency_key");
@@ -1068,12 +1053,12 @@ reservation_reserve(PG_FUNCTION_ARGS)
 static SPIPlanPtr plan_repair_lock = NULL;
 static SPIPlanPtr plan_repair = NULL;
 
-PG_FUNCTION_INFO_V1(reservation_repair_reserved);
+PG_FUNCTION_INFO_V1(stockroute_repair_reserved);
 Datum
-reservation_repair_reserved(PG_FUNCTION_ARGS)
+stockroute_repair_reserved(PG_FUNCTION_ARGS)
 {
-	char	   *node_id = required_text_arg(fcinfo, 0, "node_id");
-	char	   *sku = required_text_arg(fcinfo, 1, "sku");
+	char	   *node_id = sr_required_text_arg(fcinfo, 0, "node_id");
+	char	   *sku = sr_required_text_arg(fcinfo, 1, "sku");
 	Datum		args[2];
 	Jsonb	   *reply = NULL;
 	bool		isnull;

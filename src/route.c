@@ -33,6 +33,7 @@
 #include "cost.h"
 #include "guc.h"
 #include "json.h"
+#include "limits.h"
 #include "network.h"
 #include "operations.h"
 #include "order.h"
@@ -40,7 +41,6 @@
 #include "route.h"
 #include "rules.h"
 #include "solve.h"
-#include "stockroute.h"
 
 /* ---------------------------------------------------------------- operations
  *

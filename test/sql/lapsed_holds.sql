@@ -9,7 +9,9 @@
 -- the same through the reservation trigger for a direct INSERT, a qty
 -- increase and a lot; a hold written by the statement being checked is left
 -- to its own trigger; afterwards reconcile() expires what is left, in the
--- same form, and invariant 2 and the capacity counters hold.
+-- same form, and invariant 2 and the capacity counters hold.  On the read
+-- side, plan(), available() and simulate() count a lapsed hold's units as
+-- free, and allocate() takes them through the trigger.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS stockroute CASCADE;
 CREATE EXTENSION stockroute;
@@ -104,6 +106,30 @@ SELECT * FROM pg_temp.st WHERE node_id = 'A' AND sku = 'P';
 -- line), with the same message; nothing drifted
 SELECT r->'expired' AS expired, r->'drift' AS drift FROM stockroute.reconcile() r;
 SELECT * FROM pg_temp.released;
+
+-- 8. the read side: a lapsed hold stops counting at its expiry for plan(),
+-- available() and simulate() too, swept or not.  Q at R: 6 on hand, 4 held
+-- by SO-20, which lapses; SO-21 wants 6
+INSERT INTO stockroute.node (node_id, name, lat, lon) VALUES ('R', 'Raleigh', 35.78, -78.64);
+INSERT INTO stockroute.item (sku) VALUES ('Q');
+INSERT INTO stockroute.stock (node_id, sku, on_hand) VALUES ('R', 'Q', 6);
+SELECT stockroute.reserve('SO-20', '1', 'Q', 'R', 4)->>'status' AS status;
+CREATE FUNCTION pg_temp.so21() RETURNS jsonb LANGUAGE sql AS $$
+    SELECT '{"order_ref": "SO-21", "ship_to": {"lat": 35.8, "lon": -78.6},
+             "lines": [{"line_ref": "1", "sku": "Q", "qty": 6}], "options": {"allow_partial": true}}'::jsonb
+$$;
+SELECT n->>'reserved' AS reserved, n->>'available' AS available
+  FROM jsonb_array_elements(stockroute.available('Q')->'nodes') n;
+SELECT p->>'status' AS plan_status FROM stockroute.plan(pg_temp.so21()) p;
+SELECT pg_temp.lapse('SO-20');
+SELECT n->>'reserved' AS reserved, n->>'available' AS available
+  FROM jsonb_array_elements(stockroute.available('Q')->'nodes') n;
+SELECT p->>'status' AS plan_status, p->'shipments'->0->'lines'->0->>'qty' AS qty
+  FROM stockroute.plan(pg_temp.so21()) p;
+SELECT s->>'units_filled' AS simulated_units FROM stockroute.simulate(jsonb_build_array(pg_temp.so21())) s;
+-- allocate() takes them: the trigger expires SO-20 on the way
+SELECT a->>'status' AS status, a->>'attempts' AS attempts FROM stockroute.allocate(pg_temp.so21()) a;
+SELECT order_ref, qty, status FROM pg_temp.res WHERE sku = 'Q';
 
 -- invariant 2 and the capacity counters
 SELECT count(*) AS reserved_mismatches
