@@ -2,7 +2,7 @@
 # Install the Debian packages stockroute builds and tests with, if missing.
 set -euo pipefail
 pkgs="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap postgresql-15-cron
-      libtap-parser-sourcehandler-pgtap-perl coinor-cbc"
+      postgresql-15-auto-failover libtap-parser-sourcehandler-pgtap-perl coinor-cbc"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
