@@ -18,8 +18,27 @@ PG_MODULE_MAGIC;
 
 int			stockroute_default_hold_ttl = 900;
 int			stockroute_max_candidates = 50000;
+char	   *stockroute_currency = NULL;
 
 void		_PG_init(void);
+
+/*
+ * stockroute.currency: empty, or an ISO 4217 code (three letters A-Z).  It
+ * only labels amounts in explain(); plans store bare numbers.
+ */
+static bool
+check_currency(char **newval, void **extra, GucSource source)
+{
+	const char *v = *newval;
+
+	if (v[0] == '\0')
+		return true;
+	if (strlen(v) == 3 &&
+		v[0] >= 'A' && v[0] <= 'Z' && v[1] >= 'A' && v[1] <= 'Z' && v[2] >= 'A' && v[2] <= 'Z')
+		return true;
+	GUC_check_errdetail("stockroute.currency must be empty or an ISO 4217 code of three upper-case letters, such as \"USD\" or \"EUR\".");
+	return false;
+}
 
 void
 _PG_init(void)
@@ -45,6 +64,15 @@ _PG_init(void)
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("stockroute.currency",
+							   "Currency code explain() shows after amounts of money.",
+							   "An ISO 4217 code (USD, EUR, ...) or empty for bare amounts; plans store numbers in the currency of the lanes and profiles.",
+							   &stockroute_currency,
+							   "USD",
+							   PGC_USERSET,
+							   0,
+							   check_currency, NULL, NULL);
 
 	sr_routing_define_gucs();	/* src/plan.c */
 	sr_sync_define_gucs();		/* src/ingest.c */

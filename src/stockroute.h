@@ -84,6 +84,7 @@ extern SPIPlanPtr sr_prepare_kept_generic(const char *sql, int nargs, Oid *argty
 /* GUCs (src/stockroute.c) */
 extern int	stockroute_default_hold_ttl;	/* seconds */
 extern int	stockroute_max_candidates;
+extern char *stockroute_currency;	/* label of amounts in explain() */
 /* routing GUCs (src/plan.c, defined by sr_routing_define_gucs from _PG_init) */
 extern int	stockroute_max_order_lines;
 extern int	stockroute_allocate_retries;
