@@ -5,6 +5,8 @@
 #   make test                     everything on a fresh machine (packages, build with
 #                                 -Werror, install, throwaway cluster, all suites)
 #   make demo                     throwaway cluster, demo network, orders routed
+#   make package                  the Debian package postgresql-15-stockroute in dist/
+#                                 (pg_buildext, debian/); PGXN metadata is META.json
 
 EXTENSION  = stockroute
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
@@ -45,12 +47,15 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
 sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql: $(UPGRADE_PARTS) $(EXTENSION).control
 	cat $(UPGRADE_PARTS) > $@
 
-.PHONY: test demo deps
+.PHONY: test demo deps package
 deps:
-	scripts/install-deps.sh
+	@scripts/install-deps.sh
+
+package:
+	@scripts/package.sh dist
 
 test:
-	scripts/test.sh
+	@scripts/test.sh
 
 demo:
-	scripts/demo.sh
+	@scripts/demo.sh
