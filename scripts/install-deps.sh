@@ -13,10 +13,10 @@ cd "$(dirname "$0")/.."
 pkgs="make gcc postgresql-15 postgresql-server-dev-15"
 if [ "${1:-test}" != demo ]; then
     # the suites: pgTAP, pg_cron, the solver's MILP reference (CBC), the
-    # monitoring files (promtool, the exporter, curl, jq) and the Debian
+    # monitoring files (promtool, amtool, the exporter, curl, jq) and the Debian
     # package build (dpkg-dev, debhelper, postgresql-server-dev-all, fakeroot)
     pkgs="$pkgs postgresql-15-pgtap postgresql-15-cron libtap-parser-sourcehandler-pgtap-perl coinor-cbc
-          prometheus prometheus-postgres-exporter curl jq
+          prometheus prometheus-alertmanager prometheus-postgres-exporter curl jq
           dpkg-dev debhelper postgresql-server-dev-all fakeroot"
 fi
 missing=""

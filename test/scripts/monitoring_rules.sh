@@ -9,3 +9,4 @@ cd "$(dirname "$0")/../../monitoring"
 promtool check rules alerts.yml
 promtool test rules alerts_test.yml
 promtool check config prometheus.yml
+amtool check-config alertmanager.yml
