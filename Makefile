@@ -47,12 +47,16 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
 sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql: $(UPGRADE_PARTS) $(EXTENSION).control
 	cat $(UPGRADE_PARTS) > $@
 
-.PHONY: test demo deps package
+.PHONY: test demo deps package print-scripts
 deps:
 	@scripts/install-deps.sh
 
 package:
 	@scripts/package.sh dist
+
+# the install and upgrade scripts make install installs (test/scripts/package.sh)
+print-scripts:
+	@echo $(notdir $(DATA) $(DATA_built))
 
 test:
 	@scripts/test.sh

@@ -37,6 +37,4 @@ if ! (cd "$src" && dpkg-buildpackage -us -uc -b) > "$out/build.log" 2>&1; then
     exit 1
 fi
 cp "$work"/*.deb "$out"/
-# the built tree's install scripts, for callers that check the package against them
-ls "$src"/sql/stockroute--*.sql | xargs -n1 basename > "$out/sql-scripts"
 ls "$out"/*.deb

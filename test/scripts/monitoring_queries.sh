@@ -198,7 +198,10 @@ done < "$work/names"
 # --- the exporter itself ------------------------------------------------------
 port=19187
 while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-DATA_SOURCE_NAME="host=$PGHOST port=$PGPORT dbname=$db user=$role password=monitor sslmode=disable" \
+# a clean environment: the exporter's driver refuses some PG* variables
+# pg_virtualenv sets (PGSYSCONFDIR); the DSN says all it needs
+env -i PATH="$PATH" \
+    DATA_SOURCE_NAME="host=$PGHOST port=$PGPORT dbname=$db user=$role password=monitor sslmode=disable" \
     prometheus-postgres-exporter --extend.query-path="$yaml" --web.listen-address="127.0.0.1:$port" \
     --disable-settings-metrics > "$work/exporter.log" 2>&1 &
 exporter_pid=$!

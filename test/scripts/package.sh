@@ -22,6 +22,9 @@ trap 'rm -rf "$out"' EXIT
 changelog=$(dpkg-parsechangelog -S Version)
 [ "$changelog" = "$version" ] || fail "debian/changelog is at $changelog, stockroute.control at $version"
 
+# the install and upgrade scripts make install installs, as the Makefile lists them
+scripts=$(make -s print-scripts)
+echo "$scripts" | tr ' ' '\n' | grep -qx "stockroute--$version.sql" || fail "make installs no stockroute--$version.sql"
 DEB_BUILD_OPTIONS=nocheck scripts/package.sh "$out" || fail "the package did not build"
 majors=$(cd "$out" && ls postgresql-*-stockroute_*.deb | grep -v dbgsym | sed 's/^postgresql-\([0-9]*\)-.*/\1/')
 [ -n "$majors" ] || fail "no postgresql-*-stockroute package was built"
@@ -32,7 +35,7 @@ for major in $majors; do
     extdir=$($pg_config --sharedir)/extension
     dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' > "$out/contents"
     want=("$libdir/stockroute.so" "$extdir/stockroute.control")
-    while read -r f; do want+=("$extdir/$f"); done < "$out/sql-scripts"
+    for f in $scripts; do want+=("$extdir/$f"); done
     grep -qx "$extdir/stockroute--$version.sql" "$out/contents" ||
         fail "$(basename "$deb") lacks the install script of $version"
     for f in "${want[@]}"; do
@@ -62,7 +65,7 @@ problems=$(jq -r --arg semver "$semver" '
     (if .version | ver then empty else "version is no semantic version" end),
     (if .maintainer | strs then empty else "maintainer" end),
     (if (.license | type) == "string" then
-        (if licenses | index(.license) then empty else "license \(.license) is not in the spec list" end)
+        (.license as $l | if licenses | index($l) then empty else "license \($l) is not in the spec list" end)
      elif (.license | type) == "object" and (.license | length) > 0 then empty
      elif (.license | type) == "array" and all(.license[]; . as $l | licenses | index($l)) then empty
      else "license" end),
@@ -81,10 +84,12 @@ problems=$(jq -r --arg semver "$semver" '
                else "prereqs.\($phase).\($rel)" end),
               (.value | to_entries[] |
                  if (.value | type) == "string" and (.value | test("^([<>]=?|==|!=)?\\s*[0-9]"))
-                 then empty else "prereqs.\($phase).\($rel).\(.key)" end))))
+                 then empty else "prereqs.\($phase).\($rel).\(.key)" end)))
      else empty end),
-    (if has("release_status") and (["stable", "testing", "unstable"] | index(.release_status) | not)
-     then "release_status" else empty end)
+    (if has("release_status") then
+        (.release_status as $r | if ["stable", "testing", "unstable"] | index($r) then empty
+                                 else "release_status \($r)" end)
+     else empty end)
   ] | .[]' META.json)
 [ -z "$problems" ] || fail "META.json breaks the PGXN meta spec: $(echo $problems)"
 [ "$(jq -r .version META.json)" = "$version" ] ||
@@ -92,7 +97,8 @@ problems=$(jq -r --arg semver "$semver" '
 [ "$(jq -r .provides.stockroute.version META.json)" = "$version" ] ||
     fail "META.json provides stockroute $(jq -r .provides.stockroute.version META.json), not $version"
 file=$(jq -r .provides.stockroute.file META.json)
-grep -qx "$(basename "$file")" "$out/sql-scripts" || fail "META.json's provided file $file is not built"
+echo "$scripts" | tr ' ' '\n' | grep -qx "$(basename "$file")" || fail "META.json's provided file $file is not installed"
+[ "$(dirname "$file")" = sql ] || fail "META.json's provided file $file is not in sql/"
 pg=$(jq -r .prereqs.runtime.requires.PostgreSQL META.json)
 [ "${pg%%.*}" = 15 ] || fail "META.json requires PostgreSQL $pg, not 15 or later"
 echo "ok META.json: PGXN meta spec 1.0.0, stockroute $version"
