@@ -12,18 +12,19 @@ EXTENSION  = stockroute
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = stockroute
-OBJS = src/stockroute.o src/reservation.o src/solver.o src/aggregate.o src/plan.o src/allocate.o src/explain.o src/ingest.o src/supply.o src/priority.o src/simulate.o src/calendar.o src/holiday.o src/rules.o src/operations.o src/capacity.o src/reject.o src/products.o src/access.o
+OBJS = src/stockroute.o src/guc.o src/prepared.o src/limits.o src/json.o src/solver.o src/solve.o src/calendar.o src/costmodel.o src/holiday.o src/access.o src/products.o src/rules.o src/operations.o src/stockview.o src/order.o src/network.o src/cost.o src/route.o src/planjson.o src/allocate.o src/priority.o src/reject.o src/plan.o src/simulate.o src/supply.o src/explain.o src/aggregate.o src/reservation.o src/capacity.o src/ingest.o
 
-# The install script is built from its parts, in this order.  The parts are
-# numbered because PostgreSQL 15's pg_regress reads ./sql/<test>.sql before
-# --inputdir, so a part may never share a name with a test.
-SQL_PARTS = sql/10_schema.sql sql/20_reservation.sql sql/30_routing.sql sql/35_rules.sql sql/40_sync.sql sql/50_reconcile.sql sql/60_operations.sql sql/70_supply.sql sql/90_security.sql
-# Released versions' install scripts are frozen in git (sql/stockroute--0.1.0.sql);
-# the way from the last release to this version is built from the fragments in
-# sql/upgrade/, in name order (test/scripts/upgrade.sh proves that an updated
-# installation equals a fresh one).
+# The install script and the update script from the last release are built
+# from the parts sql/manifest lists, in its order (sql/README.md): each
+# function, view and table is defined once, in one part, and the update
+# script takes the same function parts plus a delta for the tables.
+# Released install scripts are frozen in git (sql/stockroute--0.1.0.sql).
+# test/scripts/upgrade.sh proves that an updated installation equals a fresh
+# one.  No file directly under sql/ may share a name with a test: PostgreSQL
+# 15's pg_regress reads ./sql/<test>.sql before --inputdir (the parts there
+# are numbered).
 PREV_VERSION = 0.1.0
-UPGRADE_PARTS = $(sort $(wildcard sql/upgrade/*.sql))
+SQL_SOURCES = sql/manifest $(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql sql/*/*.sql))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
 DATA = sql/$(EXTENSION)--$(PREV_VERSION).sql
 
@@ -41,11 +42,11 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
-	cat $(SQL_PARTS) > $@
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control scripts/build-sql.sh
+	scripts/build-sql.sh install $(EXTVERSION) > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
-sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql: $(UPGRADE_PARTS) $(EXTENSION).control
-	cat $(UPGRADE_PARTS) > $@
+sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control scripts/build-sql.sh
+	scripts/build-sql.sh update $(PREV_VERSION) $(EXTVERSION) > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
 .PHONY: test demo deps package print-scripts
 deps:

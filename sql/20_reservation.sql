@@ -1,10 +1,16 @@
--- stockroute install script, part 2: reservation invariants and lifecycle.
+-- stockroute, reservations: the invariant triggers (C, src/reservation.c)
+-- and the lifecycle reserve, commit, release, fulfill.
+--
+-- A "replace" part (sql/manifest): it runs in the install script and again
+-- in every update, so each statement creates or replaces.
 
-CREATE FUNCTION stockroute.reservation_guard() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'reservation_guard' LANGUAGE C;
-CREATE FUNCTION stockroute.reservation_apply() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'reservation_apply' LANGUAGE C;
-CREATE FUNCTION stockroute.stock_guard() RETURNS trigger
+CREATE OR REPLACE FUNCTION stockroute.reservation_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'reservation_guard' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+CREATE OR REPLACE FUNCTION stockroute.reservation_apply() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'reservation_apply' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+CREATE OR REPLACE FUNCTION stockroute.stock_guard() RETURNS trigger
     AS 'MODULE_PATHNAME', 'stock_guard' LANGUAGE C;
 
 COMMENT ON FUNCTION stockroute.reservation_guard() IS
@@ -14,22 +20,24 @@ COMMENT ON FUNCTION stockroute.reservation_apply() IS
 COMMENT ON FUNCTION stockroute.stock_guard() IS
     'Trigger: stock.reserved and lot.reserved are written only by reservation triggers';
 
-CREATE TRIGGER reservation_guard
+CREATE OR REPLACE TRIGGER reservation_guard
     BEFORE INSERT OR UPDATE OR DELETE ON stockroute.reservation
     FOR EACH ROW EXECUTE FUNCTION stockroute.reservation_guard();
-CREATE TRIGGER reservation_apply
+CREATE OR REPLACE TRIGGER reservation_apply
     AFTER INSERT OR UPDATE ON stockroute.reservation
     FOR EACH ROW EXECUTE FUNCTION stockroute.reservation_apply();
-CREATE TRIGGER stock_guard
+CREATE OR REPLACE TRIGGER stock_guard
     BEFORE INSERT OR UPDATE ON stockroute.stock
     FOR EACH ROW EXECUTE FUNCTION stockroute.stock_guard();
-CREATE TRIGGER lot_guard
+CREATE OR REPLACE TRIGGER lot_guard
     BEFORE INSERT OR UPDATE ON stockroute.lot
     FOR EACH ROW EXECUTE FUNCTION stockroute.stock_guard();
 
 -- TRUNCATE skips row triggers; refuse it while it would strand stock.reserved
-CREATE FUNCTION stockroute.reservation_truncate_guard() RETURNS trigger
-LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION stockroute.reservation_truncate_guard() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM stockroute.reservation WHERE status IN ('held', 'committed')) THEN
         RAISE EXCEPTION 'cannot truncate stockroute.reservation while reservations are active'
@@ -43,13 +51,13 @@ $$;
 COMMENT ON FUNCTION stockroute.reservation_truncate_guard() IS
     'Trigger: refuses TRUNCATE of reservation while active reservations hold stock';
 
-CREATE TRIGGER reservation_truncate_guard
+CREATE OR REPLACE TRIGGER reservation_truncate_guard
     BEFORE TRUNCATE ON stockroute.reservation
     FOR EACH STATEMENT EXECUTE FUNCTION stockroute.reservation_truncate_guard();
 
 -- Lifecycle ---------------------------------------------------------------------
 
-CREATE FUNCTION stockroute.reserve(
+CREATE OR REPLACE FUNCTION stockroute.reserve(
     order_ref text,
     line_ref text,
     sku text,
@@ -60,7 +68,8 @@ CREATE FUNCTION stockroute.reserve(
     lot_code text DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'reservation_reserve'
-LANGUAGE C VOLATILE;
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION stockroute.reserve(text, text, text, text, bigint, interval, text, text) IS
     'Hold qty units of sku at node_id for an order line, atomically; idempotent per (sku, idempotency_key)';
@@ -68,7 +77,7 @@ COMMENT ON FUNCTION stockroute.reserve(text, text, text, text, bigint, interval,
 -- Lock the stock rows an order's active reservations touch, in the canonical
 -- (node_id, sku) order every multi-row writer uses, so that releasing or
 -- fulfilling never deadlocks against a concurrent allocation.
-CREATE FUNCTION stockroute.lock_order_stock(p_order_ref text, p_line_ref text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION stockroute.lock_order_stock(p_order_ref text, p_line_ref text DEFAULT NULL)
 RETURNS void
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -88,7 +97,7 @@ $$;
 COMMENT ON FUNCTION stockroute.lock_order_stock(text, text) IS
     'Internal: locks the stock rows under an order''s active reservations in (node_id, sku) order';
 
-CREATE FUNCTION stockroute.order_reservations(p_order_ref text)
+CREATE OR REPLACE FUNCTION stockroute.order_reservations(p_order_ref text)
 RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -101,10 +110,10 @@ $$;
 COMMENT ON FUNCTION stockroute.order_reservations(text) IS
     'All reservations of an order as a jsonb array, in line and node order';
 
-CREATE FUNCTION stockroute.commit(order_ref text)
+CREATE OR REPLACE FUNCTION stockroute.commit(order_ref text)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     p_order_ref ALIAS FOR $1;
@@ -158,10 +167,10 @@ $$;
 COMMENT ON FUNCTION stockroute.commit(text) IS
     'Commit every held reservation of an order (payment captured); idempotent';
 
-CREATE FUNCTION stockroute.release(order_ref text, line_ref text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION stockroute.release(order_ref text, line_ref text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     p_order_ref ALIAS FOR $1;
@@ -201,10 +210,10 @@ $$;
 COMMENT ON FUNCTION stockroute.release(text, text) IS
     'Release the active reservations of an order (or one line): the units become available again; idempotent';
 
-CREATE FUNCTION stockroute.fulfill(order_ref text, line_ref text DEFAULT NULL, node_id text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION stockroute.fulfill(order_ref text, line_ref text DEFAULT NULL, node_id text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     p_order_ref ALIAS FOR $1;

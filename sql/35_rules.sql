@@ -1,37 +1,31 @@
--- stockroute install script, part 3b: routing rules — validation of a rule
--- when it is written, and the profiles and nodes rules name kept from
--- dangling.  plan(), allocate() and available() apply the rules (src/rules.c);
--- docs/routing.md "Rules" has the vocabulary.
+-- stockroute, routing rules: validation of a rule when it is written, and
+-- the profiles and nodes rules name kept from dangling.  plan(), allocate()
+-- and available() apply the rules (src/rules.c); docs/routing.md "Rules" has
+-- the vocabulary, the comments on the rule table's columns
+-- (sql/schema/10_core.sql) a summary.
+--
+-- A "replace" part (sql/manifest): it runs in the install script and again
+-- in every update, so each statement creates or replaces.
 
-COMMENT ON COLUMN stockroute.rule.match IS
-    'when the rule applies: segment, customer_id, customer_tag, payment, country, country_not (the order), sku, sku_tag (its lines); each a string or an array of strings (any of them); every key present must hold; {} matches every order';
-COMMENT ON COLUMN stockroute.rule.effect IS
-    'what it does: require_nodes, forbid_nodes, prefer_nodes with bonus, require_node_tags, profile, min_node_available, max_cost / max_days (with else_profile: the fallback profile), local_km';
-COMMENT ON COLUMN stockroute.rule.priority IS
-    'rules apply in (priority, rule_id) order; the first rule setting a profile or fallback wins, exclusions accumulate';
-COMMENT ON COLUMN stockroute.rule.enabled IS 'only enabled rules apply';
-COMMENT ON COLUMN stockroute.rule.valid_from IS
-    'the rule applies from this time on (routing clock stockroute.now); NULL: always has';
-COMMENT ON COLUMN stockroute.rule.valid_until IS
-    'the rule applies until just before this time; NULL: no end';
-COMMENT ON COLUMN stockroute.rule.updated_at IS 'set by the rule_validate trigger on every update';
-
-CREATE FUNCTION stockroute.rule_validate() RETURNS trigger
+CREATE OR REPLACE FUNCTION stockroute.rule_validate() RETURNS trigger
 AS 'MODULE_PATHNAME', 'rules_validate'
-LANGUAGE C;
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION stockroute.rule_validate() IS
     'Trigger: rejects a rule with an unknown key, a value of the wrong type or out of range, or a profile or node that does not exist (SR024-SR028); stamps updated_at on update';
 
-CREATE TRIGGER rule_validate BEFORE INSERT OR UPDATE ON stockroute.rule
+CREATE OR REPLACE TRIGGER rule_validate BEFORE INSERT OR UPDATE ON stockroute.rule
     FOR EACH ROW EXECUTE FUNCTION stockroute.rule_validate();
 
 -- A profile or node a rule names cannot be deleted while the rule names it
 -- (like a foreign key, ON DELETE RESTRICT); a node renamed is renamed in the
 -- rules too (ON UPDATE CASCADE, as stock does).  Profiles cannot be renamed
 -- (SR011).
-CREATE FUNCTION stockroute.rule_references() RETURNS trigger
-LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION stockroute.rule_references() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
 DECLARE
     found_rule text;
 BEGIN
@@ -87,10 +81,10 @@ COMMENT ON FUNCTION stockroute.rule_references() IS
     'Trigger: refuses to delete a profile or node a rule names (SR029) and renames a renamed node in the rules';
 
 -- named to fire after profile_versioning, so a shipped profile still says SR012
-CREATE TRIGGER rule_references BEFORE DELETE ON stockroute.profile
+CREATE OR REPLACE TRIGGER rule_references BEFORE DELETE ON stockroute.profile
     FOR EACH ROW EXECUTE FUNCTION stockroute.rule_references();
-CREATE TRIGGER rule_references BEFORE DELETE ON stockroute.node
+CREATE OR REPLACE TRIGGER rule_references BEFORE DELETE ON stockroute.node
     FOR EACH ROW EXECUTE FUNCTION stockroute.rule_references();
-CREATE TRIGGER rule_references_rename AFTER UPDATE OF node_id ON stockroute.node
+CREATE OR REPLACE TRIGGER rule_references_rename AFTER UPDATE OF node_id ON stockroute.node
     FOR EACH ROW WHEN (OLD.node_id IS DISTINCT FROM NEW.node_id)
     EXECUTE FUNCTION stockroute.rule_references();

@@ -1,5 +1,9 @@
--- stockroute install script, part 4: inventory sync — ingest() of location
--- events, the flat-file staging path, alerts.  See docs/sync.md.
+-- stockroute, inventory sync: ingest() of location events, the flat-file
+-- staging path (its table is in sql/schema/40_sync.sql), alerts.  See
+-- docs/sync.md.
+--
+-- A "replace" part (sql/manifest): it runs in the install script and again
+-- in every update, so each statement creates or replaces.
 --
 -- Ordering model (invariant 5).  Per (node_id, sku) — and per (node_id, sku,
 -- lot_code) for events that name a lot — the count in force is the count
@@ -12,7 +16,7 @@
 -- (or, never counted, the starting on_hand + Σ deltas): a function of the
 -- set of events, whatever order and however often they arrive.
 
-CREATE FUNCTION stockroute.ingest_parse_time(text)
+CREATE OR REPLACE FUNCTION stockroute.ingest_parse_time(text)
 RETURNS timestamptz
 AS 'MODULE_PATHNAME', 'ingest_parse_time'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
@@ -20,27 +24,24 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION stockroute.ingest_parse_time(text) IS
     'The timestamptz a string denotes, or NULL where timestamptz input would fail; relative words (now, today, yesterday, epoch, infinity) and strings not starting with a digit give NULL too';
 
-CREATE FUNCTION stockroute.repair_reserved(node_id text, sku text)
+CREATE OR REPLACE FUNCTION stockroute.repair_reserved(node_id text, sku text)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'reservation_repair_reserved'
-LANGUAGE C VOLATILE;
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION stockroute.repair_reserved(text, text) IS
     'Set stock.reserved (and lot.reserved) of one stock row to the sum of its active reservations; used by reconcile() when invariant 2 is broken';
-
--- ingest, seen here as DAL-3PL's webhook would see it; the recent-latency
--- index serves node_health
-CREATE INDEX event_node_received_idx ON stockroute.event (node_id, received_at);
 
 -- Alerts ----------------------------------------------------------------------
 
 -- An alert is open at most once per (kind, node_id, sku, lot_code): the
 -- unique partial index alert_open_idx.  A lot's shortfall is its own alert,
 -- beside the stock row's.
-CREATE FUNCTION stockroute.raise_alert(kind text, node_id text, sku text, detail jsonb, lot_code text)
+CREATE OR REPLACE FUNCTION stockroute.raise_alert(kind text, node_id text, sku text, detail jsonb, lot_code text)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -85,10 +86,10 @@ $$;
 COMMENT ON FUNCTION stockroute.raise_alert(text, text, text, jsonb, text) IS
     'Open an alert unless one of that kind is open for the node, SKU and lot (then refresh its detail); a new alert also goes to outbox and NOTIFY stockroute. Returns true when it opened one';
 
-CREATE FUNCTION stockroute.raise_alert(kind text, node_id text, sku text, detail jsonb)
+CREATE OR REPLACE FUNCTION stockroute.raise_alert(kind text, node_id text, sku text, detail jsonb)
 RETURNS boolean
 LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT stockroute.raise_alert($1, $2, $3, $4, NULL);
 $$;
@@ -96,10 +97,10 @@ $$;
 COMMENT ON FUNCTION stockroute.raise_alert(text, text, text, jsonb) IS
     'Open an alert unless one of that kind is open for the node and SKU (then refresh its detail); a new alert also goes to outbox and NOTIFY stockroute. Returns true when it opened one';
 
-CREATE FUNCTION stockroute.resolve_alert(kind text, node_id text, sku text, lot_code text)
+CREATE OR REPLACE FUNCTION stockroute.resolve_alert(kind text, node_id text, sku text, lot_code text)
 RETURNS boolean
 LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
     WITH u AS (
         UPDATE stockroute.alert a
@@ -115,10 +116,10 @@ $$;
 COMMENT ON FUNCTION stockroute.resolve_alert(text, text, text, text) IS
     'Resolve the open alert of a kind for a node, SKU and lot, if any; returns true when it resolved one';
 
-CREATE FUNCTION stockroute.resolve_alert(kind text, node_id text, sku text)
+CREATE OR REPLACE FUNCTION stockroute.resolve_alert(kind text, node_id text, sku text)
 RETURNS boolean
 LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT stockroute.resolve_alert($1, $2, $3, NULL);
 $$;
@@ -130,51 +131,22 @@ COMMENT ON FUNCTION stockroute.resolve_alert(text, text, text) IS
 
 -- The whole batch in C (src/ingest.c): parsed once, validated per event,
 -- grouped per stock row and lot, applied in a fixed handful of statements
--- over array parameters.
-CREATE FUNCTION stockroute.ingest(events jsonb)
+-- over array parameters.  It runs as the owner, which bypasses row-level
+-- security, so it checks the caller's node mapping itself first
+-- (require_node_access, sql/85_access.sql).
+CREATE OR REPLACE FUNCTION stockroute.ingest(events jsonb)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ingest_events'
 LANGUAGE C VOLATILE
-SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION stockroute.ingest(jsonb) IS
     'Apply a batch of location events (receipt, adjust, sale, ship, count): idempotent per (node_id, idempotency_key), order-independent, malformed events rejected and recorded';
 
--- Flat files ---------------------------------------------------------------------
-
-CREATE TABLE stockroute.event_staging (
-    staged_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    node_id         text,
-    idempotency_key text,
-    seq             text,
-    kind            text,
-    sku             text,
-    qty             text,
-    lot_code        text,
-    occurred_at     text,
-    order_ref       text,
-    file_name       text DEFAULT nullif(pg_catalog.current_setting('stockroute.staging_file', true), ''),
-    line_no         bigint,
-    staged_at       timestamptz NOT NULL DEFAULT pg_catalog.now()
-);
-
-CREATE INDEX event_staging_file_idx ON stockroute.event_staging (file_name, staged_id);
-
--- staged rows not yet ingested survive a dump and restore
-SELECT pg_catalog.pg_extension_config_dump('stockroute.event_staging', '');
-SELECT pg_catalog.pg_extension_config_dump('stockroute.event_staging_staged_id_seq', '');
-
-COMMENT ON TABLE stockroute.event_staging IS
-    'Events from flat files, as text, waiting for ingest_staged(): \copy stockroute.event_staging (node_id, idempotency_key, seq, kind, sku, qty, lot_code, occurred_at, order_ref) FROM ''x.csv'' CSV HEADER';
-COMMENT ON COLUMN stockroute.event_staging.file_name IS
-    'source file; defaults to the setting stockroute.staging_file';
-COMMENT ON COLUMN stockroute.event_staging.line_no IS
-    'line in the file; NULL means the row''s position among the file''s staged rows plus one (a header line)';
-
-CREATE FUNCTION stockroute.ingest_staged(file_name text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION stockroute.ingest_staged(file_name text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     p_file_name ALIAS FOR $1;

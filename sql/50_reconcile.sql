@@ -1,42 +1,9 @@
--- stockroute install script, part 5: reconciliation — reconcile(), its run
--- log, pg_cron scheduling and the dashboard views.  See docs/sync.md.
-
-CREATE TABLE stockroute.reconcile_run (
-    run_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    started_at      timestamptz NOT NULL,
-    finished_at     timestamptz NOT NULL,
-    duration        interval GENERATED ALWAYS AS (finished_at - started_at) STORED,
-    expired         integer NOT NULL DEFAULT 0,
-    drift           integer NOT NULL DEFAULT 0,
-    stale           integer NOT NULL DEFAULT 0,
-    shortfall       integer NOT NULL DEFAULT 0,
-    rerouted        integer NOT NULL DEFAULT 0,
-    backordered     integer NOT NULL DEFAULT 0,
-    backorders_filled integer NOT NULL DEFAULT 0,
-    low_stock       integer NOT NULL DEFAULT 0,
-    summary         jsonb NOT NULL
-);
-
-CREATE INDEX reconcile_run_started_idx ON stockroute.reconcile_run (started_at);
-
-COMMENT ON TABLE stockroute.reconcile_run IS
-    'One row per reconcile() run: when, how long, what it found and did (summary is its reply)';
-COMMENT ON COLUMN stockroute.reconcile_run.expired IS 'held reservations past expires_at it expired';
-COMMENT ON COLUMN stockroute.reconcile_run.drift IS 'stock rows whose reserved it repaired (invariant 2 was broken)';
-COMMENT ON COLUMN stockroute.reconcile_run.stale IS 'nodes it marked stale';
-COMMENT ON COLUMN stockroute.reconcile_run.shortfall IS 'stock rows found with on_hand below reserved';
-COMMENT ON COLUMN stockroute.reconcile_run.rerouted IS 'held units moved off a short node to other nodes';
-COMMENT ON COLUMN stockroute.reconcile_run.backordered IS 'held units moved off a short node to backorder';
-COMMENT ON COLUMN stockroute.reconcile_run.backorders_filled IS 'backordered units it reserved now that stock arrived';
-COMMENT ON COLUMN stockroute.reconcile_run.low_stock IS 'low-stock alerts it opened';
-
-SELECT pg_catalog.pg_extension_config_dump('stockroute.reconcile_run', '');
-SELECT pg_catalog.pg_extension_config_dump('stockroute.reconcile_run_run_id_seq', '');
-
--- reconcile()'s low-stock check reads only rows with a reorder point.  The
--- predicate names reorder_point alone, which ingest and reservations never
--- write, so their updates of on_hand and reserved stay HOT.
-CREATE INDEX stock_reorder_idx ON stockroute.stock (node_id, sku) WHERE reorder_point > 0;
+-- stockroute, reconciliation: reconcile() (its run log is in
+-- sql/schema/50_reconcile.sql), pg_cron scheduling and the dashboard views.
+-- See docs/sync.md.
+--
+-- A "replace" part (sql/manifest): it runs in the install script and again
+-- in every update, so each statement creates or replaces.
 
 -- Placing units ---------------------------------------------------------------
 
@@ -48,12 +15,12 @@ CREATE INDEX stock_reorder_idx ON stockroute.stock (node_id, sku) WHERE reorder_
 -- With p_nowait a node whose stock row another transaction holds is skipped
 -- at once instead of waited for (fill_backorders, sql/70_supply.sql: it may
 -- run while its caller holds stock rows out of canonical order).
-CREATE FUNCTION stockroute.place_units(p_order_ref text, p_line_ref text, p_sku text, p_qty bigint,
+CREATE OR REPLACE FUNCTION stockroute.place_units(p_order_ref text, p_line_ref text, p_sku text, p_qty bigint,
                                        p_exclude_node text, p_order_doc jsonb,
                                        p_nowait boolean DEFAULT false)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     doc     jsonb := p_order_doc;
@@ -149,11 +116,11 @@ COMMENT ON FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb
 -- transaction that waits for ours would be a lock cycle with live traffic.
 -- A node (or lot) locked elsewhere is skipped; its units go to backorder,
 -- which the same run's fill_backorders() (also NOWAIT) or the next places.
-CREATE FUNCTION stockroute.shortfall_reroute(p_node_id text, p_sku text, p_lot_code text,
+CREATE OR REPLACE FUNCTION stockroute.shortfall_reroute(p_node_id text, p_sku text, p_lot_code text,
                                              p_excess bigint, p_on_hand bigint, p_reserved bigint)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     excess      bigint := p_excess;
@@ -264,10 +231,10 @@ COMMENT ON FUNCTION stockroute.shortfall_reroute(text, text, text, bigint, bigin
 
 -- reconcile -------------------------------------------------------------------
 
-CREATE FUNCTION stockroute.reconcile()
+CREATE OR REPLACE FUNCTION stockroute.reconcile()
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     t0          timestamptz := clock_timestamp();
@@ -564,7 +531,7 @@ COMMENT ON FUNCTION stockroute.reconcile() IS
 
 -- Scheduling with pg_cron -----------------------------------------------------
 
-CREATE FUNCTION stockroute.schedule_jobs(schedule text DEFAULT '* * * * *')
+CREATE OR REPLACE FUNCTION stockroute.schedule_jobs(schedule text DEFAULT '* * * * *')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -597,7 +564,7 @@ $$;
 COMMENT ON FUNCTION stockroute.schedule_jobs(text) IS
     'Register reconcile() with pg_cron as job "stockroute-reconcile" (default every minute); returns the cron job id. Raises SR040 when pg_cron is not installed here';
 
-CREATE FUNCTION stockroute.unschedule_jobs()
+CREATE OR REPLACE FUNCTION stockroute.unschedule_jobs()
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -627,7 +594,7 @@ COMMENT ON FUNCTION stockroute.unschedule_jobs() IS
 -- node_health is in sql/60_operations.sql: it reads the capacity and
 -- rejection tables created there
 
-CREATE VIEW stockroute.inventory_position AS
+CREATE OR REPLACE VIEW stockroute.inventory_position AS
 SELECT s.node_id, s.sku, s.on_hand, s.reserved, s.safety_stock, s.available, s.reorder_point,
        s.reorder_point > 0 AND s.available <= s.reorder_point AS below_reorder_point,
        greatest(s.reserved - s.on_hand, 0) AS shortfall,
@@ -639,7 +606,7 @@ SELECT s.node_id, s.sku, s.on_hand, s.reserved, s.safety_stock, s.available, s.r
 COMMENT ON VIEW stockroute.inventory_position IS
     'Per SKU and node: on hand, reserved, safety stock, available, reorder point, shortfall, whether routing may use it';
 
-CREATE VIEW stockroute.network_position AS
+CREATE OR REPLACE VIEW stockroute.network_position AS
 SELECT s.sku,
        count(*) AS nodes,
        sum(s.on_hand) AS on_hand,
@@ -658,7 +625,7 @@ SELECT s.sku,
 COMMENT ON VIEW stockroute.network_position IS
     'Per SKU over all nodes: on hand, reserved, available (all nodes and routable ones), nodes short or low, units backordered';
 
-CREATE VIEW stockroute.discrepancy AS
+CREATE OR REPLACE VIEW stockroute.discrepancy AS
 SELECT a.alert_id, a.kind, a.node_id, a.sku, a.status, a.detail, a.raised_at, a.resolved_at,
        (a.detail->>'run_id')::bigint AS run_id,
        a.lot_code

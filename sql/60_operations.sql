@@ -1,11 +1,15 @@
--- stockroute install script, part 6: operations — daily node capacity, a
--- node's rejection of its part of an order (and the re-routing), and the
--- node health figures they feed.  Pickup orders are routing (src/plan.c,
--- src/operations.c).  See docs/routing.md: Capacity, Rejection, Pickup.
+-- stockroute, operations: daily node capacity, a node's rejection of its
+-- part of an order (and the re-routing), and the node health figures they
+-- feed; their tables are in sql/schema/60_operations.sql.  Pickup orders are
+-- routing (src/plan.c, src/operations.c).  See docs/routing.md: Capacity,
+-- Rejection, Pickup.
+--
+-- A "replace" part (sql/manifest): it runs in the install script and again
+-- in every update, so each statement creates or replaces.
 
 -- The routing clock ------------------------------------------------------------
 
-CREATE FUNCTION stockroute.routing_now()
+CREATE OR REPLACE FUNCTION stockroute.routing_now()
 RETURNS timestamptz
 AS 'MODULE_PATHNAME', 'operations_routing_now'
 LANGUAGE C STABLE PARALLEL SAFE;
@@ -13,119 +17,48 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION stockroute.routing_now() IS
     'The routing clock: stockroute.now when set, else the transaction''s start time';
 
--- Capacity ----------------------------------------------------------------------
---
--- A node's load of a day is what it was given to ship that day: the orders
--- with at least one held, committed or fulfilled reservation counted there
--- that day, and their units.  The day is the node's local day (its
--- timezone) at the routing clock when the reservation was made.  Every
--- active reservation is one node_load_entry (all nodes, so a limit set in
--- the middle of a day starts from what the node already has); a node with a
--- limit also has one node_load row per day, the counter allocate() locks and
--- plan() reads.  Releasing or expiring a reservation before shipment gives
--- its units (and, with the order's last one there, the order) back;
--- fulfilment keeps them: the node shipped them that day.
-
-CREATE TABLE stockroute.node_load (
-    node_id         text NOT NULL REFERENCES stockroute.node ON UPDATE CASCADE ON DELETE CASCADE,
-    day             date NOT NULL,
-    orders          integer NOT NULL DEFAULT 0 CHECK (orders >= 0),
-    units           bigint NOT NULL DEFAULT 0 CHECK (units >= 0),
-    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    PRIMARY KEY (node_id, day)
-);
-
-COMMENT ON TABLE stockroute.node_load IS
-    'Per node with a daily limit and local day: orders and units it was given; maintained by the reservation triggers, locked by every allocation there';
-COMMENT ON COLUMN stockroute.node_load.day IS 'the node''s local day (its timezone) at the routing clock';
-COMMENT ON COLUMN stockroute.node_load.orders IS
-    'orders with a held, committed or fulfilled reservation counted at the node that day';
-COMMENT ON COLUMN stockroute.node_load.units IS 'units of those reservations';
-
-CREATE TABLE stockroute.node_load_entry (
-    sku             text NOT NULL,
-    reservation_id  uuid NOT NULL,
-    node_id         text NOT NULL,
-    day             date NOT NULL,
-    order_ref       text NOT NULL,
-    qty             bigint NOT NULL CHECK (qty > 0),
-    -- keyed like reservation, so both can be co-located by sku
-    PRIMARY KEY (sku, reservation_id)
-);
-
-CREATE INDEX node_load_entry_day_idx ON stockroute.node_load_entry (node_id, day, order_ref);
-
-COMMENT ON TABLE stockroute.node_load_entry IS
-    'One row per held, committed or fulfilled reservation: the node and local day its units count against; maintained by the reservation triggers';
-COMMENT ON COLUMN stockroute.node_load_entry.day IS
-    'the node''s local day at the routing clock when the reservation was made';
-
 -- Count the reservations a statement made active, gave back or resized, per
 -- node and day, and enforce the limits (src/capacity.c).  A statement-level
 -- trigger, so the counter rows are locked once per statement, in (node_id,
 -- day) order — after the stock rows, which the row-level reservation_apply
 -- trigger has already locked — whatever order the statement met its rows in.
-CREATE FUNCTION stockroute.node_load_count()
+CREATE OR REPLACE FUNCTION stockroute.node_load_count()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'capacity_count'
-LANGUAGE C;
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION stockroute.node_load_count() IS
     'Trigger: counts the reservations a statement made active, released, expired or resized per node and local day (node_load_entry, node_load) and refuses (SR060) what exceeds a node''s daily limit';
 
-CREATE TRIGGER reservation_load_insert
+CREATE OR REPLACE TRIGGER reservation_load_insert
     AFTER INSERT ON stockroute.reservation
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION stockroute.node_load_count();
-CREATE TRIGGER reservation_load_update
+CREATE OR REPLACE TRIGGER reservation_load_update
     AFTER UPDATE ON stockroute.reservation
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION stockroute.node_load_count();
 
 -- Rejection -----------------------------------------------------------------------
 
-CREATE TABLE stockroute.order_exclusion (
-    exclusion_id    uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
-    order_ref       text NOT NULL CHECK (order_ref <> ''),
-    node_id         text NOT NULL REFERENCES stockroute.node ON UPDATE CASCADE ON DELETE CASCADE,
-    reason          text NOT NULL CHECK (reason <> ''),
-    expires_at      timestamptz NOT NULL,
-    decision_id     uuid,
-    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
-);
-
--- routing reads an order's exclusions; node_health counts a node's rejections
-CREATE INDEX order_exclusion_order_idx ON stockroute.order_exclusion (order_ref, expires_at);
-CREATE INDEX order_exclusion_node_idx ON stockroute.order_exclusion (node_id, created_at);
-
-COMMENT ON TABLE stockroute.order_exclusion IS
-    'A node''s rejection of its part of an order: routing does not use the node for that order until expires_at (at the routing clock)';
-COMMENT ON COLUMN stockroute.order_exclusion.reason IS 'why the node refused, as it said';
-COMMENT ON COLUMN stockroute.order_exclusion.expires_at IS
-    'routing clock time after which the node may be used for the order again';
-COMMENT ON COLUMN stockroute.order_exclusion.decision_id IS 'the reject decision that recorded it';
-
-CREATE FUNCTION stockroute.reject(order_ref text, node_id text, reason text,
+-- A node's rejection releases its part of the order, records the exclusion
+-- and the decision and re-allocates elsewhere, as the owner.
+CREATE OR REPLACE FUNCTION stockroute.reject(order_ref text, node_id text, reason text,
                                   exclude_for interval DEFAULT '7 days')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'operations_reject'
-LANGUAGE C VOLATILE;
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION stockroute.reject(text, text, text, interval) IS
     'A node refuses its part of an order: release its held and committed reservations of the order, exclude the node for the order for exclude_for, re-allocate the lines elsewhere or backorder them, in one transaction; idempotent per (order_ref, node_id)';
-
--- pg_dump keeps them: an exact-copy restore (session_replication_role =
--- replica) brings the day's counts back as they were, a plain one restores
--- the entries before the reservations (by name), which then count nothing twice
-SELECT pg_catalog.pg_extension_config_dump('stockroute.node_load', '');
-SELECT pg_catalog.pg_extension_config_dump('stockroute.node_load_entry', '');
-SELECT pg_catalog.pg_extension_config_dump('stockroute.order_exclusion', '');
 
 -- Dashboards ----------------------------------------------------------------------
 
 -- (here rather than in sql/50_reconcile.sql, beside the other dashboards,
 -- because it reads node_load_entry and order_exclusion)
-CREATE VIEW stockroute.node_health AS
+CREATE OR REPLACE VIEW stockroute.node_health AS
 SELECT n.node_id, n.name, n.status, n.stale,
        n.status = 'active' AND NOT n.stale AS routable,
        n.last_event_at, n.last_occurred_at,

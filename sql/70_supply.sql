@@ -1,8 +1,9 @@
--- stockroute install script, part 7: operations (issue 7) — future supply
--- and promise dates, order priority and preemption, simulation and replay.
--- See docs/routing.md ("Supply and promise dates", "Priority and
--- preemption", "Simulation and replay") and docs/sync.md ("Receipts against
--- supply").  C lives in src/supply.c, src/priority.c and src/simulate.c.
+-- stockroute, future supply and promise dates, order priority and
+-- preemption, simulation and replay; the tables are in
+-- sql/schema/70_supply.sql.  See docs/routing.md ("Supply and promise
+-- dates", "Priority and preemption", "Simulation and replay") and
+-- docs/sync.md ("Receipts against supply").  C lives in src/supply.c,
+-- src/priority.c and src/simulate.c.
 --
 -- Lock discipline (docs/design.md "Lock order"): nothing here waits for a
 -- row lock while it holds stock rows out of (node_id, sku) order.  Promise
@@ -10,75 +11,19 @@
 -- backorders with SKIP LOCKED and stock rows with NOWAIT; preemption locks
 -- every stock row of the order's SKUs in canonical order first, then takes
 -- victim holds with SKIP LOCKED.
-
--- Tables ----------------------------------------------------------------------
-
-CREATE TABLE stockroute.supply (
-    supply_id       uuid NOT NULL DEFAULT gen_random_uuid(),
-    node_id         text NOT NULL REFERENCES stockroute.node ON UPDATE CASCADE,
-    sku             text NOT NULL REFERENCES stockroute.item ON UPDATE CASCADE,
-    qty             bigint NOT NULL CHECK (qty > 0),
-    received_qty    bigint NOT NULL DEFAULT 0 CHECK (received_qty >= 0),
-    expected_on     date NOT NULL,
-    ref             text NOT NULL CHECK (ref <> ''),
-    kind            text NOT NULL DEFAULT 'po' CHECK (kind IN ('po', 'transfer')),
-    from_node_id    text REFERENCES stockroute.node ON UPDATE CASCADE,
-    status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'received', 'cancelled')),
-    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    received_at     timestamptz,
-    -- keyed by sku first, like stock and reservation (co-location by sku)
-    PRIMARY KEY (sku, supply_id),
-    UNIQUE (sku, node_id, ref),
-    CHECK (kind = 'transfer' OR from_node_id IS NULL),
-    CHECK (from_node_id IS DISTINCT FROM node_id)
-);
-
-CREATE INDEX supply_open_idx ON stockroute.supply (sku, expected_on) WHERE status = 'open';
-CREATE INDEX supply_ref_idx ON stockroute.supply (ref);
-
-COMMENT ON TABLE stockroute.supply IS
-    'Incoming stock: purchase orders and transfers in transit, by node, SKU and expected date; counted in available()''s promise and in backorder promise dates';
-COMMENT ON COLUMN stockroute.supply.qty IS 'units expected';
-COMMENT ON COLUMN stockroute.supply.received_qty IS
-    'units received so far: the sum of the claimed receipt events whose supply_ref names this row (maintained from event)';
-COMMENT ON COLUMN stockroute.supply.expected_on IS
-    'date the units are expected to be available at node_id; a date in the past counts as today (overdue)';
-COMMENT ON COLUMN stockroute.supply.ref IS
-    'purchase order or transfer reference; receipt events name it as "supply_ref"; unique per (sku, node_id)';
-COMMENT ON COLUMN stockroute.supply.kind IS 'po (purchase order) or transfer (from from_node_id)';
-COMMENT ON COLUMN stockroute.supply.from_node_id IS 'source node of a transfer';
-COMMENT ON COLUMN stockroute.supply.status IS
-    'open: expected; received: received_qty reached qty (or closed by hand); cancelled: will not come';
-COMMENT ON COLUMN stockroute.supply.received_at IS 'when the row became received';
-
-CREATE TABLE stockroute.segment_priority (
-    segment         text PRIMARY KEY CHECK (segment <> ''),
-    priority        integer NOT NULL,
-    description     text NOT NULL DEFAULT '',
-    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
-);
-
-COMMENT ON TABLE stockroute.segment_priority IS
-    'Priority of the orders of a customer segment (customer.segment), for orders without a "priority" key: higher is served first';
-
-COMMENT ON COLUMN stockroute.backorder.priority IS
-    'higher is served first when stock arrives (then older first); 0 on insert means "from the order": its "priority" key, else its customer segment''s segment_priority, else 0';
-COMMENT ON COLUMN stockroute.backorder.promised_on IS
-    'date the units are expected to be available to ship, from stock and open supply taken by the open backorders in service order; NULL when no known supply covers them (maintained)';
-COMMENT ON COLUMN stockroute.backorder.order_doc IS
-    'the order as allocated, used to place the units when stock arrives';
-
--- receipts name their supply in the event payload
-CREATE INDEX event_supply_ref_idx ON stockroute.event (sku, node_id, (payload ->> 'supply_ref'))
-    WHERE kind = 'receipt' AND payload ? 'supply_ref';
-
-SELECT pg_catalog.pg_extension_config_dump('stockroute.supply', '');
-SELECT pg_catalog.pg_extension_config_dump('stockroute.segment_priority', '');
+--
+-- Backorders are placed (reservations, decisions, outbox) and re-promised
+-- by SECURITY DEFINER functions: fill_backorders, repromise and the
+-- triggers on supply, which do both for an administrator's supply changes;
+-- supply_received fires at commit, as whichever role is current then (a
+-- node feed whose receipt named its purchase order).
+--
+-- A "replace" part (sql/manifest): it runs in the install script and again
+-- in every update, so each statement creates or replaces.
 
 -- Priority ----------------------------------------------------------------------
 
-CREATE FUNCTION stockroute.order_priority("order" jsonb)
+CREATE OR REPLACE FUNCTION stockroute.order_priority("order" jsonb)
 RETURNS integer
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -99,7 +44,7 @@ $$;
 COMMENT ON FUNCTION stockroute.order_priority(jsonb) IS
     'Priority of an order document: its "priority" key (an integer), else the segment_priority of customer.segment, else 0';
 
-CREATE FUNCTION stockroute.hold_priority(order_ref text)
+CREATE OR REPLACE FUNCTION stockroute.hold_priority(order_ref text)
 RETURNS integer
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -118,7 +63,7 @@ COMMENT ON FUNCTION stockroute.hold_priority(text) IS
 
 -- The routing clock's date (stockroute.now, else the transaction's start), in
 -- the session's TimeZone, as plan() computes eta.
-CREATE FUNCTION stockroute.supply_today()
+CREATE OR REPLACE FUNCTION stockroute.supply_today()
 RETURNS date
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -132,7 +77,7 @@ COMMENT ON FUNCTION stockroute.supply_today() IS
 -- The nodes whose stock and supply can be promised: routable (active, not
 -- stale, SKU allowed), or as available() judged them (its "nodes" array,
 -- which also knows whether a node can reach ship_to).
-CREATE FUNCTION stockroute.supply_nodes(sku text, nodes jsonb DEFAULT NULL)
+CREATE OR REPLACE FUNCTION stockroute.supply_nodes(sku text, nodes jsonb DEFAULT NULL)
 RETURNS TABLE (node_id text)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -155,7 +100,7 @@ COMMENT ON FUNCTION stockroute.supply_nodes(text, jsonb) IS
 -- and every date open supply arrives.  Per node, the units by date d are
 -- max(0, on_hand - reserved - safety_stock + supply arrived by d), so a
 -- receipt first refills safety stock and shortfalls, as it will on the shelf.
-CREATE FUNCTION stockroute.supply_curve(sku text, nodes jsonb DEFAULT NULL, taken jsonb DEFAULT NULL)
+CREATE OR REPLACE FUNCTION stockroute.supply_curve(sku text, nodes jsonb DEFAULT NULL, taken jsonb DEFAULT NULL)
 RETURNS TABLE (on_date date, arriving bigint, units bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -193,7 +138,7 @@ COMMENT ON FUNCTION stockroute.supply_curve(text, jsonb, jsonb) IS
 -- Promise date of a backorder line: the first date the curve covers it and
 -- every open backorder served before it (higher priority, then older, then
 -- lower backorder_id: the order repromise and fill_backorders use).
-CREATE FUNCTION stockroute.promise_date(sku text, priority integer, qty bigint, created_at timestamptz,
+CREATE OR REPLACE FUNCTION stockroute.promise_date(sku text, priority integer, qty bigint, created_at timestamptz,
                                         backorder_id uuid, taken jsonb DEFAULT NULL)
 RETURNS date
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -211,7 +156,7 @@ COMMENT ON FUNCTION stockroute.promise_date(text, integer, bigint, timestamptz, 
     'Date qty units of a SKU can be promised to a backorder line of that priority, age and id, after the open backorders served before it; NULL when known supply does not cover them';
 
 -- available()'s keys for future supply (called from C, src/supply.c)
-CREATE FUNCTION stockroute.supply_promise(available jsonb, customer jsonb DEFAULT NULL)
+CREATE OR REPLACE FUNCTION stockroute.supply_promise(available jsonb, customer jsonb DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -253,10 +198,10 @@ COMMENT ON FUNCTION stockroute.supply_promise(jsonb, jsonb) IS
 -- with open backorders when NULL), in service order (priority, then age).
 -- Rows another transaction has locked are skipped: they are being changed
 -- and get their date the next time.  A changed date goes to the outbox.
-CREATE FUNCTION stockroute.repromise(skus text[] DEFAULT NULL)
+CREATE OR REPLACE FUNCTION stockroute.repromise(skus text[] DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     p_skus ALIAS FOR $1;
@@ -308,7 +253,7 @@ COMMENT ON FUNCTION stockroute.repromise(text[]) IS
 -- A new backorder takes its priority from its order and gets a promise date.
 -- Only what is missing is filled in: priority 0 (the default) and a NULL
 -- promised_on, so a row written with its own values keeps them.
-CREATE FUNCTION stockroute.backorder_defaults()
+CREATE OR REPLACE FUNCTION stockroute.backorder_defaults()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -328,11 +273,11 @@ $$;
 COMMENT ON FUNCTION stockroute.backorder_defaults() IS
     'Trigger: a new backorder with priority 0 takes its order''s priority (order_priority); one without promised_on gets promise_date';
 
-CREATE TRIGGER backorder_defaults BEFORE INSERT ON stockroute.backorder
+CREATE OR REPLACE TRIGGER backorder_defaults BEFORE INSERT ON stockroute.backorder
     FOR EACH ROW EXECUTE FUNCTION stockroute.backorder_defaults();
 
 -- supply rows: identity fixed, closed rows stay closed, status follows receipts
-CREATE FUNCTION stockroute.supply_guard()
+CREATE OR REPLACE FUNCTION stockroute.supply_guard()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -365,15 +310,15 @@ $$;
 COMMENT ON FUNCTION stockroute.supply_guard() IS
     'Trigger: supply_id and sku never change (SR011); a received or cancelled row only records further receipts (SR065); an open row whose received_qty reaches qty becomes received';
 
-CREATE TRIGGER supply_guard BEFORE UPDATE ON stockroute.supply
+CREATE OR REPLACE TRIGGER supply_guard BEFORE UPDATE ON stockroute.supply
     FOR EACH ROW EXECUTE FUNCTION stockroute.supply_guard();
 
 -- Supply changed: move the promise dates.  Receipts (received_qty rising)
 -- are left to supply_received, which fills backorders first, at commit.
-CREATE FUNCTION stockroute.supply_changed()
+CREATE OR REPLACE FUNCTION stockroute.supply_changed()
 RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     skus text[];
@@ -398,13 +343,13 @@ $$;
 COMMENT ON FUNCTION stockroute.supply_changed() IS
     'Trigger: new, changed, cancelled or deleted supply moves the promise dates of the SKU''s open backorders (repromise)';
 
-CREATE TRIGGER supply_inserted AFTER INSERT ON stockroute.supply
+CREATE OR REPLACE TRIGGER supply_inserted AFTER INSERT ON stockroute.supply
     REFERENCING NEW TABLE AS new_supply
     FOR EACH STATEMENT EXECUTE FUNCTION stockroute.supply_changed();
-CREATE TRIGGER supply_updated AFTER UPDATE ON stockroute.supply
+CREATE OR REPLACE TRIGGER supply_updated AFTER UPDATE ON stockroute.supply
     REFERENCING OLD TABLE AS old_supply NEW TABLE AS new_supply
     FOR EACH STATEMENT EXECUTE FUNCTION stockroute.supply_changed();
-CREATE TRIGGER supply_deleted AFTER DELETE ON stockroute.supply
+CREATE OR REPLACE TRIGGER supply_deleted AFTER DELETE ON stockroute.supply
     REFERENCING OLD TABLE AS old_supply
     FOR EACH STATEMENT EXECUTE FUNCTION stockroute.supply_changed();
 
@@ -415,7 +360,7 @@ CREATE TRIGGER supply_deleted AFTER DELETE ON stockroute.supply
 -- payload names "supply_ref" counts against the supply row of that node,
 -- SKU and ref.  received_qty is recomputed from the events, not incremented,
 -- so a replayed or restored event never counts twice.
-CREATE FUNCTION stockroute.event_supply_receipt()
+CREATE OR REPLACE FUNCTION stockroute.event_supply_receipt()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -444,7 +389,7 @@ $$;
 COMMENT ON FUNCTION stockroute.event_supply_receipt() IS
     'Trigger: claimed receipt events with a "supply_ref" set received_qty of the supply row of that node, SKU and ref (recomputed from event, so never counted twice)';
 
-CREATE TRIGGER event_supply_receipt AFTER INSERT ON stockroute.event
+CREATE OR REPLACE TRIGGER event_supply_receipt AFTER INSERT ON stockroute.event
     REFERENCING NEW TABLE AS new_events
     FOR EACH STATEMENT EXECUTE FUNCTION stockroute.event_supply_receipt();
 
@@ -455,10 +400,10 @@ CREATE TRIGGER event_supply_receipt AFTER INSERT ON stockroute.event
 -- stock row is locked (place_units with nowait), so it can run while the
 -- caller holds stock rows out of canonical order.  What it skips stays open
 -- for the next call.
-CREATE FUNCTION stockroute.fill_backorders(skus text[] DEFAULT NULL, max_backorders integer DEFAULT 1000)
+CREATE OR REPLACE FUNCTION stockroute.fill_backorders(skus text[] DEFAULT NULL, max_backorders integer DEFAULT 1000)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     p_skus  ALIAS FOR $1;
@@ -521,10 +466,10 @@ COMMENT ON FUNCTION stockroute.fill_backorders(text[], integer) IS
 -- filled: the receipt's stock is in by then, whatever order the receiving
 -- statements ran in.  A failure here must not lose the receipt: it is
 -- reported and left to reconcile().
-CREATE FUNCTION stockroute.supply_received()
+CREATE OR REPLACE FUNCTION stockroute.supply_received()
 RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     BEGIN
@@ -540,12 +485,7 @@ $$;
 COMMENT ON FUNCTION stockroute.supply_received() IS
     'Trigger (deferred to commit): supply received (received_qty rose) fills the open backorders of its SKU at once (fill_backorders); a failure is a WARNING, never a lost receipt';
 
-CREATE CONSTRAINT TRIGGER supply_received AFTER UPDATE ON stockroute.supply
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW WHEN (NEW.received_qty > OLD.received_qty)
-    EXECUTE FUNCTION stockroute.supply_received();
-
-CREATE FUNCTION stockroute.cancel_supply(ref text, node_id text DEFAULT NULL, sku text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION stockroute.cancel_supply(ref text, node_id text DEFAULT NULL, sku text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -604,7 +544,7 @@ COMMENT ON FUNCTION stockroute.cancel_supply(text, text, text) IS
 
 -- Per (node, sku) where the order could take units held by lower-priority
 -- orders: available as it would be with those holds released.
-CREATE FUNCTION stockroute.preempt_base(order_ref text, skus text[], priority integer)
+CREATE OR REPLACE FUNCTION stockroute.preempt_base(order_ref text, skus text[], priority integer)
 RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -634,7 +574,7 @@ COMMENT ON FUNCTION stockroute.preempt_base(text, text[], integer) IS
 -- are backordered with their original order document and told through the
 -- outbox.  The caller holds every stock row of the SKUs.  Returns the pieces
 -- taken.
-CREATE FUNCTION stockroute.preempt_take(order_ref text, priority integer, plan jsonb)
+CREATE OR REPLACE FUNCTION stockroute.preempt_take(order_ref text, priority integer, plan jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -763,19 +703,21 @@ COMMENT ON FUNCTION stockroute.preempt_take(text, integer, jsonb) IS
 
 -- Simulation and replay (C, src/simulate.c) -------------------------------------
 
-CREATE FUNCTION stockroute.simulate(orders jsonb, profile text DEFAULT NULL, plans boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION stockroute.simulate(orders jsonb, profile text DEFAULT NULL, plans boolean DEFAULT false)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'simulate_orders'
-LANGUAGE C VOLATILE;
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION stockroute.simulate(jsonb, text, boolean) IS
     'Route a batch of orders in sequence as allocate() would (each sees the stock the earlier ones took and the orders and units they gave each node with a daily limit) without writing anything; returns KPIs (cost, fill, shipments, split rate, days, node load) and, with plans, the plans';
 
-CREATE FUNCTION stockroute.replay("from" timestamptz, "to" timestamptz, profile text DEFAULT NULL,
+CREATE OR REPLACE FUNCTION stockroute.replay("from" timestamptz, "to" timestamptz, profile text DEFAULT NULL,
                                   plans boolean DEFAULT false)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'simulate_replay'
-LANGUAGE C VOLATILE;
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION stockroute.replay(timestamptz, timestamptz, text, boolean) IS
     'Re-route the allocate() decisions recorded in [from, to) under a profile (each its own when NULL) against the stock as it is now, writing nothing; returns the recorded and replayed KPIs side by side';

@@ -1,5 +1,5 @@
--- stockroute install script, last part: least privilege (issue 6).  See the
--- threat model in docs/operations.md and the roles in docs/reference.md.
+-- stockroute, least privilege: the roles and EXECUTE.  See the threat
+-- model in docs/operations.md and the roles in docs/reference.md.
 --
 --   * three NOLOGIN roles, created here when the installer may create roles
 --     (else later by stockroute.create_roles()): stockroute_admin (master
@@ -7,136 +7,29 @@
 --     (plan, allocate, the reservation lifecycle, reading), stockroute_node
 --     (ingest, reading its own nodes' stock, lots and events);
 --   * stockroute.node_role maps login roles or groups to the nodes they speak
---     for, and row-level security keeps a node role to those nodes' rows;
+--     for, and row-level security keeps a node role to those nodes' rows
+--     (sql/schema/90_security.sql);
 --   * the functions that write what callers may not write directly run as
---     SECURITY DEFINER, and every function that runs SQL pins search_path;
+--     SECURITY DEFINER: they write reservations, stock counts,
+--     stock.reserved, events, alerts and the audit tables as the extension's
+--     owner.  Each takes typed arguments, builds no SQL from them, and pins
+--     search_path, so nothing a caller plants in a schema can stand in for a
+--     function, operator or table it uses.  The callers' own functions that
+--     run SQL pin search_path too: their queries are parsed (and their kept
+--     plans re-parsed) under the search_path in force, and a schema placed
+--     before pg_catalog could otherwise supply an operator.  Both are
+--     declared with each function, in its part;
 --   * EXECUTE on every function of the schema is revoked from PUBLIC, then
 --     granted back role by role.
 --
--- Last on purpose: the ALTERs and the REVOKE reach every function the parts
--- before created.  A function added later must be granted in create_roles()
+-- A "replace" part (sql/manifest), last on purpose: the REVOKE reaches every
+-- function the parts before created, in the install script and in every
+-- update.  A function added later must be granted in create_roles()
 -- (test/sql/security.sql fails until it is).
-
--- Node roles and the nodes they speak for ---------------------------------------
-
-CREATE TABLE stockroute.node_role (
-    grantee     regrole NOT NULL,
-    node_id     text NOT NULL REFERENCES stockroute.node ON UPDATE CASCADE ON DELETE CASCADE,
-    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    PRIMARY KEY (grantee, node_id)
-);
-
-CREATE INDEX node_role_node_idx ON stockroute.node_role (node_id);
-
-COMMENT ON TABLE stockroute.node_role IS
-    'Which nodes a role (a login role or a group) speaks for: it may ingest events for them and, as a node role, read only their stock, lot and event rows';
-COMMENT ON COLUMN stockroute.node_role.grantee IS
-    'the role; members that inherit its privileges are mapped too. Dropping the role leaves a dangling row (shown as an OID) that maps nobody';
-
--- the mapping is the user's data; pg_dump writes role names, so restore the
--- roles first (pg_dumpall --globals-only)
-SELECT pg_catalog.pg_extension_config_dump('stockroute.node_role', '');
-
-CREATE FUNCTION stockroute.visible_nodes()
-RETURNS text[]
-AS 'MODULE_PATHNAME', 'access_visible_nodes'
-LANGUAGE C STABLE PARALLEL SAFE;
-
-COMMENT ON FUNCTION stockroute.visible_nodes() IS
-    'The nodes the current role may read under row-level security: NULL for every node (superusers, the owner, stockroute_admin, stockroute_app, roles that are no node role); for a node role the nodes stockroute.node_role maps it to';
-
-CREATE FUNCTION stockroute.require_node_access(events jsonb)
-RETURNS void
-AS 'MODULE_PATHNAME', 'access_require_node_access'
-LANGUAGE C STABLE STRICT;
-
-COMMENT ON FUNCTION stockroute.require_node_access(jsonb) IS
-    'Raise 42501 naming the first event''s node_id (in batch order) that the calling role may not send events for: any node for superusers, the owner and stockroute_admin, else the nodes stockroute.node_role maps it to. ingest() calls it first';
-
--- Row-level security: a node role reads its own nodes ---------------------------
--- The owner (and so every SECURITY DEFINER function) and superusers bypass it.
--- Each visible_nodes() is an InitPlan: evaluated once per query, not per row.
-
-ALTER TABLE stockroute.stock ENABLE ROW LEVEL SECURITY;
-CREATE POLICY node_scope ON stockroute.stock
-    USING ((SELECT stockroute.visible_nodes()) IS NULL
-           OR node_id = ANY ((SELECT stockroute.visible_nodes())::text[]));
-COMMENT ON POLICY node_scope ON stockroute.stock IS
-    'A node role sees and touches only the stock of the nodes stockroute.node_role maps it to; other roles are unaffected';
-
-ALTER TABLE stockroute.lot ENABLE ROW LEVEL SECURITY;
-CREATE POLICY node_scope ON stockroute.lot
-    USING ((SELECT stockroute.visible_nodes()) IS NULL
-           OR node_id = ANY ((SELECT stockroute.visible_nodes())::text[]));
-COMMENT ON POLICY node_scope ON stockroute.lot IS
-    'A node role sees and touches only the lots of the nodes stockroute.node_role maps it to; other roles are unaffected';
-
-ALTER TABLE stockroute.event ENABLE ROW LEVEL SECURITY;
-CREATE POLICY node_scope ON stockroute.event
-    USING ((SELECT stockroute.visible_nodes()) IS NULL
-           OR node_id = ANY ((SELECT stockroute.visible_nodes())::text[]));
-COMMENT ON POLICY node_scope ON stockroute.event IS
-    'A node role sees only the events of the nodes stockroute.node_role maps it to (not rejected events without a node); other roles are unaffected';
-
--- SECURITY DEFINER and search_path ------------------------------------------------
--- These write what their callers may not write directly (reservations, stock
--- counts, stock.reserved, events, alerts, the audit tables), so they run as
--- the extension's owner.  Each takes typed arguments, builds no SQL from
--- them, and pins search_path: nothing a caller plants in a schema can stand in
--- for a function, operator or table they use.  ingest() checks the caller's
--- node mapping itself (require_node_access): the owner bypasses row-level
--- security.
-ALTER FUNCTION stockroute.reserve(text, text, text, text, bigint, interval, text, text)
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION stockroute.commit(text) SECURITY DEFINER;
-ALTER FUNCTION stockroute.release(text, text) SECURITY DEFINER;
-ALTER FUNCTION stockroute.fulfill(text, text, text) SECURITY DEFINER;
-ALTER FUNCTION stockroute.allocate(jsonb) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION stockroute.ingest(jsonb) SECURITY DEFINER;
-ALTER FUNCTION stockroute.ingest_staged(text) SECURITY DEFINER;
-ALTER FUNCTION stockroute.reconcile() SECURITY DEFINER;
-ALTER FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb, boolean) SECURITY DEFINER;
-ALTER FUNCTION stockroute.repair_reserved(text, text)
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION stockroute.raise_alert(text, text, text, jsonb) SECURITY DEFINER;
-ALTER FUNCTION stockroute.resolve_alert(text, text, text) SECURITY DEFINER;
-ALTER FUNCTION stockroute.raise_alert(text, text, text, jsonb, text) SECURITY DEFINER;
-ALTER FUNCTION stockroute.resolve_alert(text, text, text, text) SECURITY DEFINER;
-ALTER FUNCTION stockroute.shortfall_reroute(text, text, text, bigint, bigint, bigint) SECURITY DEFINER;
--- a node's rejection: releases its part of the order, records the exclusion
--- and the decision, re-allocates elsewhere
-ALTER FUNCTION stockroute.reject(text, text, text, interval)
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
--- backorders: placed (reservations, decisions, outbox) and re-promised; the
--- triggers on supply do both for an administrator's supply changes, and
--- supply_received fires at commit, as whichever role is current then (a node
--- feed whose receipt named its purchase order)
-ALTER FUNCTION stockroute.fill_backorders(text[], integer) SECURITY DEFINER;
-ALTER FUNCTION stockroute.repromise(text[]) SECURITY DEFINER;
-ALTER FUNCTION stockroute.supply_changed() SECURITY DEFINER;
-ALTER FUNCTION stockroute.supply_received() SECURITY DEFINER;
--- an administrator's profile change is recorded in profile_history, which
--- nobody writes directly
-ALTER FUNCTION stockroute.profile_versioning()
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-
--- The callers' own functions that run SQL pin search_path too: their queries
--- are parsed (and their kept plans re-parsed) under the search_path in force,
--- and a schema placed before pg_catalog could otherwise supply an operator.
-ALTER FUNCTION stockroute.plan(jsonb) SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION stockroute.available(text, jsonb, jsonb) SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION stockroute.reservation_guard() SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION stockroute.reservation_apply() SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION stockroute.reservation_truncate_guard() SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION stockroute.simulate(jsonb, text, boolean) SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION stockroute.replay(timestamptz, timestamptz, text, boolean) SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION stockroute.rule_validate() SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION stockroute.rule_references() SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION stockroute.node_load_count() SET search_path = pg_catalog, pg_temp;
 
 -- Roles --------------------------------------------------------------------------
 
-CREATE FUNCTION stockroute.create_roles()
+CREATE OR REPLACE FUNCTION stockroute.create_roles()
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp

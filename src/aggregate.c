@@ -24,7 +24,9 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "plan.h"
+#include "guc.h"
+#include "json.h"
+#include "solve.h"
 #include "stockroute.h"
 
 typedef struct SplitRow

@@ -35,7 +35,7 @@
 #include "utils/tuplestore.h"
 #include "utils/uuid.h"
 
-#include "plan.h"
+#include "guc.h"
 #include "stockroute.h"
 
 static SPIPlanPtr plan_add = NULL;

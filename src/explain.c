@@ -15,7 +15,8 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
-#include "plan.h"
+#include "guc.h"
+#include "json.h"
 #include "stockroute.h"
 
 /* a scalar as text: strings bare, numbers as stored; NULL if absent */

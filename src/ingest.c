@@ -63,37 +63,10 @@
 #include "utils/uuid.h"
 #include "utils/varlena.h"
 
+#include "guc.h"
 #include "stockroute.h"
 
-int			stockroute_max_batch_events = 10000;
-int			stockroute_max_event_skew = 86400;
-char	   *stockroute_staging_file = NULL;
 
-void
-sr_sync_define_gucs(void)
-{
-	DefineCustomIntVariable("stockroute.max_batch_events",
-							"Most events ingest() accepts in one call.",
-							"Larger batches are refused with SQLSTATE 54000; ingest_staged() works in chunks of this size.",
-							&stockroute_max_batch_events,
-							10000, 1, 1000000,
-							PGC_USERSET, 0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("stockroute.max_event_skew",
-							"How far in the future an event's occurred_at may lie.",
-							"An event with occurred_at later than now plus this is rejected: a node clock that far ahead would pin the count in force.",
-							&stockroute_max_event_skew,
-							86400, 0, 365 * 86400,
-							PGC_USERSET, GUC_UNIT_S,
-							NULL, NULL, NULL);
-	DefineCustomStringVariable("stockroute.staging_file",
-							   "Default file_name of rows copied into stockroute.event_staging.",
-							   "SET it before \\copy so that ingest_staged(file_name) can take one file at a time.",
-							   &stockroute_staging_file,
-							   "",
-							   PGC_USERSET, 0,
-							   NULL, NULL, NULL);
-}
 
 /*
  * The timestamptz a string denotes, as timestamptz_in would read it, or

@@ -20,7 +20,8 @@
 #include "utils/timestamp.h"
 
 #include "operations.h"
-#include "plan.h"
+#include "guc.h"
+#include "stockview.h"
 #include "stockroute.h"
 
 static SPIPlanPtr plan_ops = NULL;
@@ -47,7 +48,7 @@ static SPIPlanPtr plan_pickup = NULL;
 	"SELECT 'c', n.node_id, n.daily_order_limit, n.daily_unit_limit," \
 	"       coalesce(l.orders, e.orders), coalesce(l.units, e.units), o.counted, NULL, NULL" \
 	"  FROM stockroute.node n" \
-	" CROSS JOIN LATERAL (SELECT ($4 AT TIME ZONE n.timezone)::date AS day) d" \
+	" CROSS JOIN LATERAL (SELECT ($5 AT TIME ZONE n.timezone)::date AS day) d" \
 	/* per limited node, lookups by the whole key of node_load and of the entries' index */ \
 	" CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM stockroute.node_load_entry o" \
 	"                                     WHERE o.node_id = n.node_id AND o.day = d.day" \
@@ -107,10 +108,11 @@ ops_installed(void)
 
 void
 sr_ops_read(const char *order_ref, const char *profile, int nnodes,
-			char *const *node_ids, TimestampTz now, bool read_only,
-			SrOrderOps *ops)
+			char *const *node_ids, TimestampTz now, TimestampTz load_now,
+			bool read_only, struct SrStockView *view, SrOrderOps *ops)
 {
-	Datum		args[4];
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	Datum	   *ids;
 	int		   *order;
 	uint64		r;
@@ -126,9 +128,9 @@ sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 
 	if (plan_ops == NULL)
 	{
-		Oid			types[4] = {TEXTARRAYOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+		Oid			types[5] = {TEXTARRAYOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 
-		plan_ops = sr_prepare_kept_generic(OPS_SQL, 4, types);
+		plan_ops = sr_prepare_kept_generic(OPS_SQL, 5, types);
 	}
 	ids = palloc(sizeof(Datum) * (nnodes > 0 ? nnodes : 1));
 	order = palloc(sizeof(int) * (nnodes > 0 ? nnodes : 1));
@@ -140,9 +142,11 @@ sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 	qsort_arg(order, nnodes, sizeof(int), cmp_ids, (void *) node_ids);
 	args[0] = PointerGetDatum(construct_array(ids, nnodes, TEXTOID, -1, false, TYPALIGN_INT));
 	args[1] = CStringGetTextDatum(profile);
-	args[2] = CStringGetTextDatum(order_ref);
+	args[2] = order_ref ? CStringGetTextDatum(order_ref) : (Datum) 0;
+	nulls[2] = order_ref ? ' ' : 'n';
 	args[3] = TimestampTzGetDatum(now);
-	if (SPI_execute_plan(plan_ops, args, NULL, read_only, 0) != SPI_OK_SELECT)
+	args[4] = TimestampTzGetDatum(load_now);
+	if (SPI_execute_plan(plan_ops, args, nulls, read_only, 0) != SPI_OK_SELECT)
 		elog(ERROR, "stockroute: operations lookup failed");
 
 	for (r = 0; r < SPI_processed; r++)
@@ -181,10 +185,10 @@ sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 		nd->order_counted = DatumGetBool(SPI_getbinval(t, d, 7, &isnull));
 	}
 	/* simulate(): the load the batch's earlier orders would have added */
-	if (sr_load_hook != NULL)
+	if (view != NULL)
 		for (i = 0; i < nnodes; i++)
 			if (ops->nodes[i].limited)
-				sr_load_hook(order_ref, node_ids[i], &ops->nodes[i]);
+				sr_view_load(view, order_ref, node_ids[i], &ops->nodes[i]);
 }
 
 bool

@@ -32,25 +32,18 @@ typedef struct SrOrderOps
 } SrOrderOps;
 
 /*
- * Read the operations inputs of an order routed over nodes node_ids[0..n):
- * the profile's settings, exclusions in force at `now`, and the load of the
- * nodes with a daily limit on their local day at `now`.  One SPI query.
+ * Read the operations inputs of an order (order_ref NULL: a promise) routed
+ * over nodes node_ids[0..n): the profile's settings, the order's exclusions
+ * in force at `now`, and the load of the nodes with a daily limit on their
+ * local day at `load_now` (the real clock on a writing path, where the
+ * reservation triggers count it), plus what `view` counted.  One SPI query.
  */
-extern void sr_ops_read(const char *order_ref, const char *profile, int nnodes,
-						char *const *node_ids, TimestampTz now, bool read_only,
-						SrOrderOps *ops);
+struct SrStockView;
 
-/*
- * ---- hook: a limited node's load today as routing reads it ----
- * When set, sr_ops_read passes each node with a daily limit through it once
- * its load is read, before the capacity rules below see it.  Set only for the
- * duration of one planning call, by simulate()'s in-memory overlay
- * (src/simulate.c), to add the orders and units the earlier orders of the
- * batch would have given the node today.
- */
-typedef void (*sr_load_hook_type) (const char *order_ref, const char *node_id,
-								   SrNodeOps *n);
-extern PGDLLIMPORT sr_load_hook_type sr_load_hook;
+extern void sr_ops_read(const char *order_ref, const char *profile, int nnodes,
+						char *const *node_ids, TimestampTz now, TimestampTz load_now,
+						bool read_only, struct SrStockView *view, SrOrderOps *ops);
+
 
 /* Whether the node cannot take the order today; then why, in `why`. */
 extern bool sr_capacity_full(const SrNodeOps *n, StringInfo why);

@@ -16,7 +16,7 @@
  *      this point (a lost attempt is rolled back), so this is the first lock
  *      it takes and cannot close a cycle; the reservation of step 5 takes no
  *      row it does not already hold;
- *   3. plan again through the stock overlay (src/simulate.c): at each (node,
+ *   3. plan again through a stock view (src/stockview.c): at each (node,
  *      sku) with such holds, available as if they were released — so the
  *      solver chooses which nodes to take from by cost like any other stock;
  *   4. stockroute.preempt_take releases what that plan needs beyond real
@@ -36,82 +36,35 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
-#include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
-#include "plan.h"
+#include "guc.h"
+#include "json.h"
+#include "order.h"
+#include "priority.h"
+#include "route.h"
 #include "stockroute.h"
-#include "supply.h"
-
-bool		stockroute_priority_preemption = false;
+#include "stockview.h"
 
 static SPIPlanPtr plan_priority = NULL;
 static SPIPlanPtr plan_base = NULL;
 static SPIPlanPtr plan_lock = NULL;
 static SPIPlanPtr plan_take = NULL;
 
-void
-sr_priority_define_gucs(void)
-{
-	DefineCustomBoolVariable("stockroute.priority_preemption",
-							 "Let allocate() take units held, not committed, by lower-priority orders for an order that would otherwise be short.",
-							 "Off by default. The orders that lose units are backordered with their original order and told through the outbox.",
-							 &stockroute_priority_preemption,
-							 false,
-							 PGC_USERSET, 0,
-							 NULL, NULL, NULL);
-}
-
-void
-sr_priority_validate(Jsonb *doc, const char *what, const char *path)
-{
-	JsonbValue	vbuf;
-	JsonbValue *v;
-
-	if (!JB_ROOT_IS_OBJECT(doc))
-		return;
-	v = sr_jsonb_get(&doc->root, "priority", &vbuf);
-	if (v == NULL || v->type == jbvNull)
-		return;
-	if (v->type == jbvNumeric)
-	{
-		Datum		n = NumericGetDatum(v->val.numeric);
-		double		d = sr_jsonb_double(v);
-
-		if (DatumGetBool(DirectFunctionCall2(numeric_eq, n,
-											 DirectFunctionCall2(numeric_trunc, n, Int32GetDatum(0)))) &&
-			d >= (double) PG_INT32_MIN && d <= (double) PG_INT32_MAX)
-			return;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("%s \"%s\" must be an integer between %d and %d, got %s",
-					what, path, PG_INT32_MIN, PG_INT32_MAX, sr_jsonb_shown(v))));
-}
-
-/* the "sku" strings of the objects of an array (unfilled, lines) as text[] */
+/* text[] of the SKUs of the order lines the plan leaves short (short) or of all lines */
 static Datum
-skus_of(JsonbValue *arr)
+skus_of(const SrPlan *p, bool short_only)
 {
-	JsonbContainer *c = arr->val.binary.data;
-	int			n = JsonContainerSize(c);
-	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	const SrOrder *o = p->order;
+	Datum	   *d = palloc(sizeof(Datum) * (o->nlines > 0 ? o->nlines : 1));
 	int			k = 0;
 	int			i;
 
-	for (i = 0; i < n; i++)
-	{
-		JsonbValue *e = getIthJsonbValueFromContainer(c, i);
-		JsonbValue	vbuf;
-		JsonbValue *s;
-
-		if (!sr_jsonb_is_object(e))
-			continue;
-		s = sr_jsonb_get(e->val.binary.data, "sku", &vbuf);
-		if (s != NULL && s->type == jbvString)
-			d[k++] = PointerGetDatum(cstring_to_text_with_len(s->val.string.val, s->val.string.len));
-	}
+	for (i = 0; i < o->nlines; i++)
+		if (!short_only || p->left[i] > 0)
+			d[k++] = CStringGetTextDatum(o->lines[i].sku);
 	return PointerGetDatum(construct_array(d, k, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
@@ -135,27 +88,54 @@ empty_array(Jsonb *j)
 	return !JB_ROOT_IS_ARRAY(j) || JB_ROOT_COUNT(j) == 0;
 }
 
-Jsonb *
-sr_preempt(Jsonb *order, const char *order_ref, Jsonb *plan)
+/* what the plan takes per shipment: {"shipments": [{"node_id", "lines": [{"sku", "qty"}]}]} */
+static Jsonb *
+plan_takes(const SrPlan *p)
+{
+	StringInfoData b;
+	int			i;
+
+	initStringInfo(&b);
+	appendStringInfoString(&b, "{\"shipments\":[");
+	for (i = 0; i < p->nship; i++)
+	{
+		bool		first_of_node = i == 0 || p->ship[i - 1].node != p->ship[i].node;
+
+		if (first_of_node)
+		{
+			if (i > 0)
+				appendStringInfoString(&b, "]},");
+			appendStringInfoString(&b, "{\"node_id\":");
+			escape_json(&b, p->net.nodes[p->ship[i].node].node_id);
+			appendStringInfoString(&b, ",\"lines\":[");
+		}
+		else
+			appendStringInfoChar(&b, ',');
+		appendStringInfoString(&b, "{\"sku\":");
+		escape_json(&b, p->order->lines[p->ship[i].line].sku);
+		appendStringInfo(&b, ",\"qty\":" INT64_FORMAT "}", p->ship[i].qty);
+	}
+	if (p->nship > 0)
+		appendStringInfoString(&b, "]}");
+	appendStringInfoString(&b, "]}");
+	return sr_json_to_jsonb(&b);
+}
+
+SrPlan *
+sr_preempt(SrPlan *plan, const SrRouteRequest *rq)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	JsonbValue	vbuf;
-	JsonbValue *unfilled;
-	JsonbValue *lines;
+	SrOrder    *o = plan->order;
 	Datum		args[3];
 	bool		isnull;
 	int32		priority;
 	Jsonb	   *base;
-	Jsonb	   *plan2;
 	Jsonb	   *taken;
-	SrOverlay  *ov;
+	SrPlan	   *plan2;
+	SrRouteRequest rq2 = *rq;
 	int			i;
 
-	if (!stockroute_priority_preemption)
-		return plan;
-	unfilled = sr_jsonb_get(&plan->root, "unfilled", &vbuf);
-	if (unfilled == NULL || !sr_jsonb_is_array(unfilled) ||
-		JsonContainerSize(unfilled->val.binary.data) == 0)
+	if (!stockroute_priority_preemption || sr_plan_unfilled_units(plan) == 0)
 		return plan;
 
 	if (plan_priority == NULL)
@@ -177,14 +157,14 @@ sr_preempt(Jsonb *order, const char *order_ref, Jsonb *plan)
 	}
 
 	/* 1. is there anything of lower priority to take? */
-	args[0] = JsonbPGetDatum(order);
+	args[0] = JsonbPGetDatum(sr_order_routing_doc(o));
 	if (SPI_execute_plan(plan_priority, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "stockroute: order priority lookup failed");
 	priority = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	MemoryContextSwitchTo(cxt);
 
-	args[0] = CStringGetTextDatum(order_ref);
-	args[1] = skus_of(unfilled);
+	args[0] = CStringGetTextDatum(o->order_ref);
+	args[1] = skus_of(plan, true);
 	args[2] = Int32GetDatum(priority);
 	base = spi_jsonb(plan_base, args, "preemption lookup");
 	MemoryContextSwitchTo(cxt);
@@ -192,13 +172,10 @@ sr_preempt(Jsonb *order, const char *order_ref, Jsonb *plan)
 		return plan;
 
 	/* 2. every stock row of the order's SKUs, in canonical order */
-	lines = sr_jsonb_get(&order->root, "lines", &vbuf);
-	if (lines == NULL || !sr_jsonb_is_array(lines))
-		elog(ERROR, "stockroute: preemption of an order without lines");
 	{
 		Datum		la[1];
 
-		la[0] = skus_of(lines);
+		la[0] = skus_of(plan, false);
 		if (SPI_execute_plan(plan_lock, la, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "stockroute: preemption lock failed");
 	}
@@ -207,7 +184,7 @@ sr_preempt(Jsonb *order, const char *order_ref, Jsonb *plan)
 	/* 3. under the locks: what could be taken, and the plan that takes it */
 	base = spi_jsonb(plan_base, args, "preemption lookup");
 	MemoryContextSwitchTo(cxt);
-	ov = sr_overlay_create();
+	rq2.view = sr_view_create(false);
 	for (i = 0; i < (int) JB_ROOT_COUNT(base); i++)
 	{
 		JsonbValue *e = getIthJsonbValueFromContainer(&base->root, i);
@@ -218,28 +195,19 @@ sr_preempt(Jsonb *order, const char *order_ref, Jsonb *plan)
 		JsonbValue *sku = sr_jsonb_get(e->val.binary.data, "sku", &b2);
 		JsonbValue *avail = sr_jsonb_get(e->val.binary.data, "available", &b3);
 
-		sr_overlay_set(ov, sr_jsonb_string(node), sr_jsonb_string(sku),
-					   DatumGetInt64(DirectFunctionCall1(numeric_int8,
-														 NumericGetDatum(avail->val.numeric))));
+		sr_view_set(rq2.view, sr_jsonb_string(node), sr_jsonb_string(sku),
+					DatumGetInt64(DirectFunctionCall1(numeric_int8,
+													  NumericGetDatum(avail->val.numeric))));
 	}
-	plan2 = sr_overlay_plan(ov, order, false);
+	plan2 = sr_route(o, &rq2);
 	MemoryContextSwitchTo(cxt);
 
 	/* 4. take it */
 	args[1] = Int32GetDatum(priority);
-	args[2] = JsonbPGetDatum(plan2);
+	args[2] = JsonbPGetDatum(plan_takes(plan2));
 	taken = spi_jsonb(plan_take, args, "preemption");
 	MemoryContextSwitchTo(cxt);
-	if (empty_array(taken))
-		return plan2;
-	{
-		StringInfoData b;
-
-		initStringInfo(&b);
-		appendStringInfoString(&b, "{\"preempted\":");
-		appendStringInfoString(&b, JsonbToCString(NULL, &taken->root, VARSIZE(taken)));
-		appendStringInfoChar(&b, '}');
-		return DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(plan2),
-												  JsonbPGetDatum(sr_json_to_jsonb(&b))));
-	}
+	if (!empty_array(taken))
+		plan2->preempted = taken;
+	return plan2;
 }

@@ -34,7 +34,7 @@
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 
-#include "plan.h"
+#include "json.h"
 #include "products.h"
 #include "stockroute.h"
 
@@ -408,16 +408,10 @@ sr_products_node_excludes(const SrItemRules *r, const char *sku, bool node_hazma
 					node_country ? node_country : "no country");
 }
 
-bool
-sr_lane_carries_hazmat(const char *mode, bool hazmat_ok)
-{
-	return hazmat_ok && (mode == NULL || strcmp(mode, "air") != 0);
-}
 
 /* ---------------------------------------------------------------- lots */
 
 static SPIPlanPtr plan_lots = NULL;
-static SPIPlanPtr plan_lot_lock = NULL;
 
 /* (node_id, sku) in byte order, then first expiry first (no expiry last), then lot_code */
 static int
@@ -454,9 +448,18 @@ sr_lots_load(char **skus, int n, bool read_only)
 		Oid			types[1] = {TEXTARRAYOID};
 
 		plan_lots = sr_prepare_kept(
-									"SELECT node_id, sku, lot_code, on_hand - reserved, expires_on, attrs"
-									"  FROM stockroute.lot"
-									" WHERE sku = ANY ($1) AND on_hand > reserved",
+									/* held reservations past their expiry hold nothing (src/network.c) */
+									"WITH x AS (SELECT r.node_id, r.sku, r.lot_code,"
+									"                  pg_catalog.sum(r.qty)::bigint AS qty"
+									"             FROM stockroute.reservation r"
+									"            WHERE r.status = 'held' AND r.expires_at <= pg_catalog.now()"
+									"              AND r.lot_code IS NOT NULL"
+									"            GROUP BY 1, 2, 3)"
+									"SELECT l.node_id, l.sku, l.lot_code, l.on_hand - l.reserved + coalesce(x.qty, 0),"
+									"       l.expires_on, l.attrs"
+									"  FROM stockroute.lot l"
+									"  LEFT JOIN x ON x.node_id = l.node_id AND x.sku = l.sku AND x.lot_code = l.lot_code"
+									" WHERE l.sku = ANY ($1) AND l.on_hand > l.reserved - coalesce(x.qty, 0)",
 									1, types);
 	}
 	d = palloc(sizeof(Datum) * n);
@@ -658,151 +661,26 @@ sr_lots_note(const SrLotDemand *d, const char *sku)
 	return s.data;
 }
 
-static void
-append_iso_day(StringInfo buf, DateADT day)
+SrLotTake *
+sr_lots_take(const SrLotSet *set, SrLotDemand *d, int64 qty, int *n)
 {
-	int			y,
-				m,
-				dd;
-
-	if (DATE_NOT_FINITE(day))
-	{
-		appendStringInfoString(buf, DATE_IS_NOBEGIN(day) ? "\"-infinity\"" : "\"infinity\"");
-		return;
-	}
-	j2date(day + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
-	appendStringInfo(buf, "\"%04d-%02d-%02d\"", y, m, dd);
-}
-
-void
-sr_lots_append(StringInfo buf, const SrLotSet *set, SrLotDemand *d, int64 qty)
-{
-	bool		first = true;
+	SrLotTake  *out = palloc(sizeof(SrLotTake) * (d->nlots > 0 ? d->nlots : 1));
 	int			k;
 
-	appendStringInfoString(buf, ",\"lots\":[");
+	*n = 0;
 	for (k = 0; k < d->nlots && qty > 0; k++)
 	{
-		const SrLot *l = &set->lots[d->first + k];
 		int64		t = Min(d->take[k], qty);
 
 		if (t <= 0)
 			continue;
 		d->take[k] -= t;
 		qty -= t;
-		if (!first)
-			appendStringInfoChar(buf, ',');
-		first = false;
-		appendStringInfoString(buf, "{\"lot_code\":");
-		escape_json(buf, l->lot_code);
-		appendStringInfo(buf, ",\"qty\":" INT64_FORMAT ",\"expires_on\":", t);
-		if (l->has_expiry)
-			append_iso_day(buf, l->expires_on);
-		else
-			appendStringInfoString(buf, "null");
-		appendStringInfoChar(buf, '}');
+		out[*n].lot = d->first + k;
+		out[(*n)++].qty = t;
 	}
 	/* the solver never ships more than the share: nothing can be left */
 	if (qty > 0)
 		elog(ERROR, "stockroute: " INT64_FORMAT " units of a lot-tracked line have no lot", qty);
-	appendStringInfoChar(buf, ']');
-}
-
-/* ---------------------------------------------------------------- allocate */
-
-bool
-sr_plan_has_lots(Jsonb *plan)
-{
-	JsonbValue	vbuf;
-	JsonbValue *sh = sr_jsonb_get(&plan->root, "shipments", &vbuf);
-	int			i;
-	int			n;
-
-	if (sh == NULL || !sr_jsonb_is_array(sh))
-		return false;
-	n = JsonContainerSize(sh->val.binary.data);
-	for (i = 0; i < n; i++)
-	{
-		JsonbValue *s = getIthJsonbValueFromContainer(sh->val.binary.data, i);
-		JsonbValue	lbuf;
-		JsonbValue *lines;
-		int			j;
-
-		if (s == NULL || !sr_jsonb_is_object(s))
-			continue;
-		lines = sr_jsonb_get(s->val.binary.data, "lines", &lbuf);
-		if (lines == NULL || !sr_jsonb_is_array(lines))
-			continue;
-		for (j = 0; j < (int) JsonContainerSize(lines->val.binary.data); j++)
-		{
-			JsonbValue *ln = getIthJsonbValueFromContainer(lines->val.binary.data, j);
-			JsonbValue	tbuf;
-
-			if (ln != NULL && sr_jsonb_is_object(ln) &&
-				sr_jsonb_get(ln->val.binary.data, "lots", &tbuf) != NULL)
-				return true;
-		}
-	}
-	return false;
-}
-
-/*
- * The planned lots, locked in (node_id, sku, lot_code) order.  The caller has
- * locked their stock rows first (the canonical order: a stock row, then its
- * lots), so two allocations never wait on each other's lots in a cycle.
- */
-#define LOT_LOCK_SQL \
-	"WITH n AS (" \
-	"  SELECT sh->>'node_id' AS node_id, li->>'sku' AS sku, lt->>'lot_code' AS lot_code," \
-	"         pg_catalog.sum((lt->>'qty')::bigint) AS qty" \
-	"    FROM pg_catalog.jsonb_array_elements($1->'shipments') sh," \
-	"         pg_catalog.jsonb_array_elements(sh->'lines') li," \
-	"         pg_catalog.jsonb_array_elements(li->'lots') lt" \
-	"   GROUP BY 1, 2, 3)" \
-	"SELECT l.node_id, l.sku, l.lot_code, l.on_hand - l.reserved, n.qty," \
-	"       (SELECT pg_catalog.count(*) FROM n)" \
-	"  FROM stockroute.lot l" \
-	"  JOIN n ON l.node_id = n.node_id AND l.sku = n.sku AND l.lot_code = n.lot_code" \
-	" ORDER BY l.node_id, l.sku, l.lot_code" \
-	"   FOR NO KEY UPDATE OF l"
-
-void
-sr_lots_lock(Jsonb *plan)
-{
-	Datum		args[1];
-	uint64		t;
-	bool		isnull;
-
-	if (plan_lot_lock == NULL)
-	{
-		Oid			types[1] = {JSONBOID};
-
-		plan_lot_lock = sr_prepare_kept(LOT_LOCK_SQL, 1, types);
-	}
-	args[0] = JsonbPGetDatum(plan);
-	if (SPI_execute_plan(plan_lot_lock, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "stockroute: lot lock failed");
-	if (SPI_processed == 0 ||
-		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull))
-		!= (int64) SPI_processed)
-		ereport(ERROR,
-				(errcode(ERRCODE_SR_INSUFFICIENT_STOCK),
-				 errmsg("a lot the plan counted on no longer exists")));
-	for (t = 0; t < SPI_processed; t++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[t];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		int64		free = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-		int64		need = DatumGetInt64(DirectFunctionCall1(numeric_int8,
-															 SPI_getbinval(tup, desc, 5, &isnull)));
-
-		if (need > free)
-			ereport(ERROR,
-					(errcode(ERRCODE_SR_INSUFFICIENT_STOCK),
-					 errmsg("insufficient stock in lot \"%s\" of sku \"%s\" at node \"%s\"",
-							SPI_getvalue(tup, desc, 3), SPI_getvalue(tup, desc, 2),
-							SPI_getvalue(tup, desc, 1)),
-					 errdetail("qty " INT64_FORMAT " requested, " INT64_FORMAT " available.",
-							   need, free > 0 ? free : 0)));
-	}
+	return out;
 }

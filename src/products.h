@@ -1,7 +1,7 @@
 /*
  * products.h — what a product allows (src/products.c): region locks, hazmat
- * and lots.  plan.c calls these at hooks marked "products:", allocate.c
- * locks the planned lots with sr_lots_lock().
+ * and lots.  The routing core (src/route.c) calls these where its code says
+ * "products:".
  */
 #ifndef STOCKROUTE_PRODUCTS_H
 #define STOCKROUTE_PRODUCTS_H
@@ -74,9 +74,6 @@ extern void sr_products_check_lot_req(const SrItemRules *rules, const SrLotReq *
 extern char *sr_products_node_excludes(const SrItemRules *rules, const char *sku,
 									   bool node_hazmat, const char *node_country);
 
-/* May a lane of this mode carry hazmat? */
-extern bool sr_lane_carries_hazmat(const char *mode, bool hazmat_ok);
-
 /* the lane columns mode, hazmat_ok, hazmat_separate for a SELECT over alias */
 extern const char *sr_products_lane_columns(bool schema, const char *alias);
 
@@ -133,22 +130,17 @@ extern void sr_lots_share(const SrLotSet *set, const char *node_id, const char *
 /* Why a demand got nothing, or lost lots to its requirement; NULL if not. */
 extern char *sr_lots_note(const SrLotDemand *d, const char *sku);
 
-/*
- * Take qty units of the demand's share, FEFO, and append
- * ,"lots":[{"lot_code":...,"qty":...,"expires_on":...}] to buf.
- */
-extern void sr_lots_append(StringInfo buf, const SrLotSet *set, SrLotDemand *d,
-						   int64 qty);
-
-/* ---- allocate ---- */
-
-/* Does a plan document name lots? */
-extern bool sr_plan_has_lots(Jsonb *plan);
+/* one lot of a shipment line: the lot (index in its SrLotSet) and its units */
+typedef struct SrLotTake
+{
+	int			lot;
+	int64		qty;
+} SrLotTake;
 
 /*
- * Lock the lots a plan reserves, in (node_id, sku, lot_code) order, after
- * their stock rows; ERROR SR001 when one no longer has the units.
+ * Take qty units of the demand's share, FEFO: the lots and units, *n of
+ * them (what later calls of the same demand take is what is left).
  */
-extern void sr_lots_lock(Jsonb *plan);
+extern SrLotTake *sr_lots_take(const SrLotSet *set, SrLotDemand *d, int64 qty, int *n);
 
 #endif

@@ -12,9 +12,12 @@
  *      (order_exclusion), so routing skips it with the reason "rejected by
  *      node: <reason>";
  *   3. the released lines are routed again by allocate()'s own code path
- *      (sr_allocate_plan) from the order document of its allocate decision,
- *      partial fills allowed; what finds no node is backordered.  Lines the
- *      node had committed are committed again where they land;
+ *      (sr_allocate_plan): the order of its allocate decision, as read by the
+ *      order reader, with only the released lines and their released units
+ *      (each line keeps its lot requirements; the order keeps its customer,
+ *      destination, profile, options and rules); what finds no node is
+ *      backordered.  Lines the node had committed are committed again where
+ *      they land;
  *   4. a decision of kind 'reject', outbox messages (release, shipment,
  *      backorder) and NOTIFY stockroute record it.
  *
@@ -27,6 +30,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
@@ -34,7 +38,10 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "plan.h"
+#include "allocate.h"
+#include "json.h"
+#include "order.h"
+#include "route.h"
 #include "stockroute.h"
 
 static SPIPlanPtr plan_state = NULL;
@@ -42,6 +49,7 @@ static SPIPlanPtr plan_lock = NULL;
 static SPIPlanPtr plan_release = NULL;
 static SPIPlanPtr plan_exclude = NULL;
 static SPIPlanPtr plan_commit = NULL;
+static SPIPlanPtr plan_new_holds = NULL;
 static SPIPlanPtr plan_record = NULL;
 
 /* whether the node and the order exist, what the node holds, a previous rejection */
@@ -63,7 +71,10 @@ static SPIPlanPtr plan_record = NULL;
 	" ORDER BY s.node_id, s.sku" \
 	"   FOR NO KEY UPDATE OF s"
 
-/* release them; the reservations as they were, and the units per line */
+/*
+ * release them; the reservations as they were, the units per line (as
+ * arrays), and the lines the node had committed
+ */
 #define RELEASE_SQL \
 	"WITH a AS (" \
 	"  SELECT r.sku, r.reservation_id, r.status FROM stockroute.reservation r" \
@@ -71,70 +82,60 @@ static SPIPlanPtr plan_record = NULL;
 	" u AS (" \
 	"  UPDATE stockroute.reservation r SET status = 'released' FROM a" \
 	"   WHERE r.sku = a.sku AND r.reservation_id = a.reservation_id AND r.status = a.status" \
-	"  RETURNING r.line_ref, r.sku, r.lot_code, r.qty, a.status AS was)" \
+	"  RETURNING r.line_ref, r.sku, r.lot_code, r.qty, a.status AS was)," \
+	" l AS (" \
+	"  SELECT u2.line_ref, u2.sku, pg_catalog.sum(u2.qty)::bigint AS qty FROM u u2 GROUP BY 1, 2)" \
 	"SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(" \
 	"         'line_ref', u.line_ref, 'sku', u.sku, 'lot_code', u.lot_code, 'qty', u.qty, 'status', u.was)" \
 	"         ORDER BY u.line_ref, u.sku, u.was, u.qty)," \
-	"       (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('line_ref', l.line_ref, 'sku', l.sku," \
-	"                                                                  'qty', l.qty) ORDER BY l.line_ref)" \
-	"          FROM (SELECT u2.line_ref, u2.sku, pg_catalog.sum(u2.qty)::bigint AS qty" \
-	"                  FROM u u2 GROUP BY u2.line_ref, u2.sku) l)," \
+	"       (SELECT pg_catalog.array_agg(l.line_ref ORDER BY l.line_ref) FROM l)," \
+	"       (SELECT pg_catalog.array_agg(l.sku ORDER BY l.line_ref) FROM l)," \
+	"       (SELECT pg_catalog.array_agg(l.qty ORDER BY l.line_ref) FROM l)," \
 	"       pg_catalog.array_agg(DISTINCT u.line_ref) FILTER (WHERE u.was = 'committed')" \
 	"  FROM u"
 
-/*
- * the exclusion, and the order to route again: the order of the allocate
- * decision with the released lines only, partial fills allowed, and
- * ship_complete dropped (the rest of the order ships already)
- */
+/* the exclusion, and the order of the order_ref's allocate decision */
 #define EXCLUDE_SQL \
 	"WITH x AS (" \
 	"  INSERT INTO stockroute.order_exclusion (order_ref, node_id, reason, expires_at)" \
 	"  VALUES ($1, $2, $3, stockroute.routing_now() + $4)" \
-	"  RETURNING exclusion_id, expires_at)," \
-	" doc AS (" \
-	"  SELECT d.input FROM stockroute.decision d" \
-	"   WHERE d.order_ref = $1 AND d.kind = 'allocate' ORDER BY d.created_at LIMIT 1)" \
-	"SELECT x.exclusion_id::text, pg_catalog.to_jsonb(x.expires_at)," \
-	"       (SELECT (doc.input - 'lines' - 'options') || pg_catalog.jsonb_build_object(" \
-	"                 'lines', $5::jsonb," \
-	"                 'options', (coalesce(doc.input->'options', '{}') - 'ship_complete')" \
-	"                            || '{\"allow_partial\": true}')" \
-	"          FROM doc)," \
-	"       (SELECT doc.input FROM doc)" \
+	"  RETURNING exclusion_id, expires_at)" \
+	"SELECT x.exclusion_id::text, x.expires_at," \
+	"       (SELECT d.input FROM stockroute.decision d" \
+	"         WHERE d.order_ref = $1 AND d.kind = 'allocate' ORDER BY d.created_at LIMIT 1)" \
 	"  FROM x"
 
-/* commit the new reservations of lines the node had committed */
+/*
+ * commit the new reservations (keyed ...<suffix>) of lines the node had
+ * committed; then all the new reservations, as they are
+ */
 #define COMMIT_SQL \
-	"WITH n AS (" \
-	"  SELECT o.res, o.ord FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS o(res, ord))," \
-	" c AS (" \
-	"  UPDATE stockroute.reservation r SET status = 'committed' FROM n" \
-	"   WHERE r.sku = n.res->>'sku' AND r.reservation_id = (n.res->>'reservation_id')::uuid" \
-	"     AND r.status = 'held' AND r.line_ref = ANY ($2)" \
-	"  RETURNING r.*)" \
-	"SELECT coalesce(pg_catalog.jsonb_agg(coalesce(" \
-	"         (SELECT pg_catalog.to_jsonb(c) FROM c" \
-	"           WHERE c.sku = n.res->>'sku' AND c.reservation_id = (n.res->>'reservation_id')::uuid)," \
-	"         n.res) ORDER BY n.ord), '[]')" \
-	"  FROM n"
+	"UPDATE stockroute.reservation r SET status = 'committed'" \
+	" WHERE r.order_ref = $1 AND r.status = 'held' AND r.line_ref = ANY ($2)" \
+	"   AND pg_catalog.right(r.idempotency_key, pg_catalog.length($3)) = $3"
+#define NEW_HOLDS_SQL \
+	"SELECT r.reservation_id, r.order_ref, r.line_ref, r.sku, r.node_id, r.lot_code, r.qty," \
+	"       r.status, r.expires_at, r.idempotency_key, r.created_at, r.updated_at," \
+	"       r.committed_at, r.closed_at" \
+	"  FROM stockroute.reservation r" \
+	" WHERE r.order_ref = $1 AND pg_catalog.right(r.idempotency_key, pg_catalog.length($3)) = $3" \
+	" ORDER BY r.node_id, r.sku, r.line_ref, r.lot_code"
 
 /* decision, backorders, outbox and the notification, in one statement */
 #define RECORD_SQL \
 	"WITH d AS (" \
 	"  INSERT INTO stockroute.decision" \
 	"         (order_ref, kind, profile_name, profile_version, input, output, solver)" \
-	"  VALUES ($1, 'reject', $4->'profile'->>'name', ($4->'profile'->>'version')::integer," \
-	"          $6, $4, $4->'explain'->'solver')" \
+	"  VALUES ($1, 'reject', $8, $9, $6, $4, $10)" \
 	"  RETURNING decision_id)," \
 	" x AS (" \
 	"  UPDATE stockroute.order_exclusion x SET decision_id = (SELECT decision_id FROM d)" \
 	"   WHERE x.exclusion_id = $7::uuid RETURNING 1)," \
 	" bo AS (" \
 	"  INSERT INTO stockroute.backorder AS b (order_ref, line_ref, sku, qty, order_doc)" \
-	"  SELECT $1, u->>'line_ref', u->>'sku', (u->>'qty')::bigint," \
+	"  SELECT $1, u.line_ref, u.sku, u.qty," \
 	"         coalesce($5, pg_catalog.jsonb_build_object('order_ref', $1))" \
-	"    FROM pg_catalog.jsonb_array_elements($4->'unfilled') u" \
+	"    FROM ROWS FROM (pg_catalog.unnest($11::text[]), pg_catalog.unnest($12::text[]), pg_catalog.unnest($13::int8[])) AS u(line_ref, sku, qty)" \
 	"  ON CONFLICT (order_ref, line_ref) WHERE status = 'open'" \
 	"  DO UPDATE SET qty = b.qty + EXCLUDED.qty, updated_at = pg_catalog.now()" \
 	"  RETURNING b.backorder_id, b.line_ref, b.sku, b.qty)," \
@@ -148,18 +149,16 @@ static SPIPlanPtr plan_record = NULL;
 	"  INSERT INTO stockroute.outbox (topic, order_ref, node_id, payload)" \
 	"  VALUES ('release', $1, $2, pg_catalog.jsonb_build_object(" \
 	"           'order_ref', $1, 'node_id', $2, 'reason', 'rejected', 'rejection', $3," \
-	"           'lines', $4->'rejected'->'released'))" \
+	"           'lines', $14::jsonb))" \
 	"  RETURNING 1)," \
 	" os AS (" \
 	"  INSERT INTO stockroute.outbox (topic, order_ref, node_id, payload)" \
-	"  SELECT 'shipment', $1, sh->>'node_id'," \
-	"         sh || pg_catalog.jsonb_build_object('order_ref', $1, 'status', $4->>'status'," \
-	"                                             'rerouted_from', $2)" \
-	"    FROM pg_catalog.jsonb_array_elements($4->'shipments') sh" \
+	"  SELECT 'shipment', $1, u.node_id, u.payload" \
+	"    FROM ROWS FROM (pg_catalog.unnest($15::text[]), pg_catalog.unnest($16::jsonb[])) AS u(node_id, payload)" \
 	"  RETURNING 1)" \
 	"SELECT pg_catalog.pg_notify('stockroute', pg_catalog.jsonb_build_object(" \
 	"         'topic', 'reject', 'order_ref', pg_catalog.left($1, 200)," \
-	"         'node_id', pg_catalog.left($2, 200), 'status', $4->>'status'," \
+	"         'node_id', pg_catalog.left($2, 200), 'status', $17::text," \
 	"         'shipments', (SELECT pg_catalog.count(*) FROM os)," \
 	"         'backorders', (SELECT pg_catalog.count(*) FROM bo)," \
 	"         'decision_id', (SELECT decision_id FROM d))::text)"
@@ -204,6 +203,16 @@ col_jsonb(int attno)
 	return isnull ? NULL : DatumGetJsonbPCopy(d);
 }
 
+/* an array result column, copied out; NULL for SQL NULL */
+static ArrayType *
+col_array(int attno)
+{
+	bool		isnull;
+	Datum		d = col(attno, &isnull);
+
+	return isnull ? NULL : DatumGetArrayTypePCopy(d);
+}
+
 PG_FUNCTION_INFO_V1(operations_reject);
 Datum
 operations_reject(PG_FUNCTION_ARGS)
@@ -214,19 +223,21 @@ operations_reject(PG_FUNCTION_ARGS)
 	char	   *node_id;
 	char	   *reason;
 	Interval   *exclude_for;
-	Datum		args[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		args[17];
+	char		nulls[17];
 	bool		isnull;
 	Jsonb	   *released;
-	Jsonb	   *lines;
-	Datum		committed_lines;
-	bool		any_committed;
+	ArrayType  *line_refs;
+	ArrayType  *line_skus;
+	ArrayType  *line_qtys;
+	ArrayType  *committed_lines;
 	char	   *exclusion_id;
-	Jsonb	   *excluded_until;
-	Jsonb	   *reorder;
+	TimestampTz excluded_until;
 	Jsonb	   *original;
-	Jsonb	   *plan;
+	SrPlan	   *plan = NULL;
+	Jsonb	   *plan_doc;
 	Jsonb	   *reservations;
+	char	   *key_suffix;
 	int			attempts = 0;
 	StringInfoData b;
 	Jsonb	   *out;
@@ -244,6 +255,7 @@ operations_reject(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("exclude_for must be positive, got %s", interval_iso(exclude_for))));
+	memset(nulls, ' ', sizeof(nulls));
 
 	work = AllocSetContextCreate(caller, "stockroute reject", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work);
@@ -298,65 +310,111 @@ operations_reject(PG_FUNCTION_ARGS)
 	if (SPI_execute_plan(plan_release, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "stockroute: reject release failed");
 	released = col_jsonb(1);
-	lines = col_jsonb(2);
-	committed_lines = col(3, &isnull);
-	any_committed = !isnull;
-	if (released == NULL || lines == NULL)
+	line_refs = col_array(2);
+	line_skus = col_array(3);
+	line_qtys = col_array(4);
+	committed_lines = col_array(5);
+	if (released == NULL || line_refs == NULL)
 		elog(ERROR, "stockroute: reject released nothing");	/* locked: cannot happen */
-	if (any_committed)
-		committed_lines = PointerGetDatum(DatumGetArrayTypePCopy(committed_lines));
 
-	/* 2. the exclusion, and the released lines as an order to route */
+	/* 2. the exclusion, and the order as allocated */
 	if (plan_exclude == NULL)
 	{
-		Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, INTERVALOID, JSONBOID};
+		Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, INTERVALOID};
 
-		plan_exclude = sr_prepare_kept(EXCLUDE_SQL, 5, types);
+		plan_exclude = sr_prepare_kept(EXCLUDE_SQL, 4, types);
 	}
 	args[2] = CStringGetTextDatum(reason);
 	args[3] = IntervalPGetDatum(exclude_for);
-	args[4] = JsonbPGetDatum(lines);
 	if (SPI_execute_plan(plan_exclude, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "stockroute: reject exclusion failed");
 	exclusion_id = TextDatumGetCString(col(1, &isnull));
-	excluded_until = col_jsonb(2);
-	reorder = col_jsonb(3);
-	original = col_jsonb(4);
+	excluded_until = DatumGetTimestampTz(col(2, &isnull));
+	original = col_jsonb(3);
+	key_suffix = psprintf(":reject:%s", exclusion_id);
 
-	/* 3. route the lines again, as allocate() does; or backorder them */
-	if (reorder != NULL)
+	/* 3. route the released lines again, as allocate() does; or backorder them */
 	{
-		plan = sr_allocate_plan(reorder, order_ref, psprintf(":reject:%s", exclusion_id),
-								&reservations, &attempts);
-		if (any_committed && JB_ROOT_COUNT(reservations) > 0)
+		Datum	   *refs;
+		Datum	   *skus;
+		Datum	   *qtys;
+		int			n;
+		int			ns;
+		int			nq;
+		char	  **ref_strs;
+		char	  **sku_strs;
+		int64	   *qty_vals;
+		int			i;
+
+		deconstruct_array(line_refs, TEXTOID, -1, false, TYPALIGN_INT, &refs, NULL, &n);
+		deconstruct_array(line_skus, TEXTOID, -1, false, TYPALIGN_INT, &skus, NULL, &ns);
+		deconstruct_array(line_qtys, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &qtys, NULL, &nq);
+		ref_strs = palloc(sizeof(char *) * n);
+		sku_strs = palloc(sizeof(char *) * n);
+		qty_vals = palloc(sizeof(int64) * n);
+		for (i = 0; i < n; i++)
 		{
-			if (plan_commit == NULL)
-			{
-				Oid			types[2] = {JSONBOID, TEXTARRAYOID};
-
-				plan_commit = sr_prepare_kept(COMMIT_SQL, 2, types);
-			}
-			args[0] = JsonbPGetDatum(reservations);
-			args[1] = committed_lines;
-			if (SPI_execute_plan(plan_commit, args, NULL, false, 1) != SPI_OK_SELECT ||
-				SPI_processed != 1)
-				elog(ERROR, "stockroute: reject commit failed");
-			reservations = col_jsonb(1);
-			args[0] = CStringGetTextDatum(order_ref);
-			args[1] = CStringGetTextDatum(node_id);
+			ref_strs[i] = TextDatumGetCString(refs[i]);
+			sku_strs[i] = TextDatumGetCString(skus[i]);
+			qty_vals[i] = DatumGetInt64(qtys[i]);
 		}
-	}
-	else
-	{
-		/* reserved with reserve() alone: no order document to route by */
-		initStringInfo(&b);
-		appendStringInfoString(&b, "{\"order_ref\":");
-		escape_json(&b, order_ref);
-		appendStringInfo(&b, ",\"status\":\"unfillable\",\"shipments\":[],\"unfilled\":%s,"
-						 "\"note\":\"the order has no allocate() decision to route it by: its lines are backordered\"}",
-						 jsonb_text(lines));
-		plan = jsonb_of(b.data);
-		reservations = jsonb_of("[]");
+		if (original != NULL)
+		{
+			SrOrder    *o = sr_order_read(original);
+
+			sr_order_keep_lines(o, n, ref_strs, sku_strs, qty_vals);
+			plan = sr_allocate_plan(o, key_suffix, &reservations, &attempts);
+			plan_doc = sr_plan_json(plan);
+			if (committed_lines != NULL && JB_ROOT_COUNT(reservations) > 0)
+			{
+				if (plan_commit == NULL)
+				{
+					Oid			types[3] = {TEXTOID, TEXTARRAYOID, TEXTOID};
+
+					plan_commit = sr_prepare_kept(COMMIT_SQL, 3, types);
+					plan_new_holds = sr_prepare_kept(NEW_HOLDS_SQL, 3, types);
+				}
+				args[0] = CStringGetTextDatum(order_ref);
+				args[1] = PointerGetDatum(committed_lines);
+				args[2] = CStringGetTextDatum(key_suffix);
+				if (SPI_execute_plan(plan_commit, args, NULL, false, 0) != SPI_OK_UPDATE)
+					elog(ERROR, "stockroute: reject commit failed");
+				if (SPI_execute_plan(plan_new_holds, args, NULL, false, 0) != SPI_OK_SELECT)
+					elog(ERROR, "stockroute: reject reservation read failed");
+				reservations = sr_json_rows(SPI_tuptable, SPI_processed);
+			}
+		}
+		else
+		{
+			/* reserved with reserve() alone: no order document to route by */
+			StringInfoData u;
+
+			initStringInfo(&u);
+			appendStringInfoChar(&u, '[');
+			for (i = 0; i < n; i++)
+			{
+				if (i > 0)
+					appendStringInfoChar(&u, ',');
+				appendStringInfoString(&u, "{\"line_ref\":");
+				escape_json(&u, ref_strs[i]);
+				appendStringInfoString(&u, ",\"sku\":");
+				escape_json(&u, sku_strs[i]);
+				appendStringInfo(&u, ",\"qty\":" INT64_FORMAT "}", qty_vals[i]);
+			}
+			appendStringInfoChar(&u, ']');
+			initStringInfo(&b);
+			appendStringInfoString(&b, "{\"order_ref\":");
+			escape_json(&b, order_ref);
+			appendStringInfo(&b, ",\"status\":\"unfillable\",\"shipments\":[],\"unfilled\":%s,"
+							 "\"note\":\"the order has no allocate() decision to route it by: its lines are backordered\"}",
+							 u.data);
+			plan_doc = jsonb_of(b.data);
+			reservations = jsonb_of("[]");
+			/* backordered as they were released */
+			args[10] = PointerGetDatum(line_refs);
+			args[11] = PointerGetDatum(line_skus);
+			args[12] = PointerGetDatum(line_qtys);
+		}
 	}
 
 	/* the result: the new part of the plan, its reservations and the rejection */
@@ -365,18 +423,21 @@ operations_reject(PG_FUNCTION_ARGS)
 	escape_json(&b, node_id);
 	appendStringInfoString(&b, ",\"reason\":");
 	escape_json(&b, reason);
-	appendStringInfo(&b, ",\"excluded_until\":%s,\"released\":%s},\"reservations\":%s,\"attempts\":%d}",
-					 jsonb_text(excluded_until), jsonb_text(released),
-					 jsonb_text(reservations), attempts);
-	out = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(plan),
+	appendStringInfoString(&b, ",\"excluded_until\":");
+	sr_json_timestamptz(&b, excluded_until);
+	appendStringInfo(&b, ",\"released\":%s},\"reservations\":%s,\"attempts\":%d}",
+					 jsonb_text(released), jsonb_text(reservations), attempts);
+	out = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(plan_doc),
 											 JsonbPGetDatum(jsonb_of(b.data))));
 
 	/* 4. decision, backorders, outbox, notification */
 	if (plan_record == NULL)
 	{
-		Oid			types[7] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, TEXTOID};
+		Oid			types[17] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, TEXTOID,
+			TEXTOID, INT4OID, JSONBOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, JSONBOID,
+		TEXTARRAYOID, JSONBARRAYOID, TEXTOID};
 
-		plan_record = sr_prepare_kept(RECORD_SQL, 7, types);
+		plan_record = sr_prepare_kept(RECORD_SQL, 17, types);
 	}
 	initStringInfo(&b);
 	appendStringInfoString(&b, "{\"order_ref\":");
@@ -396,6 +457,37 @@ operations_reject(PG_FUNCTION_ARGS)
 	nulls[4] = original ? ' ' : 'n';
 	args[5] = JsonbPGetDatum(jsonb_of(b.data));
 	args[6] = CStringGetTextDatum(exclusion_id);
+	args[13] = JsonbPGetDatum(released);
+	if (plan != NULL)
+	{
+		SrArray		bl,
+					bs,
+					bq,
+					on,
+					op;
+
+		sr_plan_unfilled_arrays(plan, &bl, &bs, &bq);
+		sr_plan_shipment_messages(plan, node_id, &on, &op);
+		args[7] = CStringGetTextDatum(plan->prof.name);
+		args[8] = Int32GetDatum(plan->prof.version);
+		args[9] = JsonbPGetDatum(sr_plan_solver_json(plan));
+		args[10] = sr_array_get(&bl, TEXTOID);
+		args[11] = sr_array_get(&bs, TEXTOID);
+		args[12] = sr_array_get(&bq, INT8OID);
+		args[14] = sr_array_get(&on, TEXTOID);
+		args[15] = sr_array_get(&op, JSONBOID);
+		args[16] = CStringGetTextDatum(sr_plan_status(plan));
+	}
+	else
+	{
+		SrArray		none;
+
+		sr_array_init(&none, 1);
+		nulls[7] = nulls[8] = nulls[9] = 'n';
+		args[14] = sr_array_get(&none, TEXTOID);
+		args[15] = sr_array_get(&none, JSONBOID);
+		args[16] = CStringGetTextDatum("unfillable");
+	}
 	if (SPI_execute_plan(plan_record, args, nulls, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "stockroute: recording the rejection failed");
 

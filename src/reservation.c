@@ -37,6 +37,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "guc.h"
 #include "stockroute.h"
 
 typedef enum ResStatus

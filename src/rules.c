@@ -39,7 +39,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
-#include "plan.h"
+#include "json.h"
 #include "rules.h"
 #include "stockroute.h"
 

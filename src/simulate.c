@@ -1,23 +1,20 @@
 /*
  * simulate.c — simulate(orders, profile, plans) and replay(from, to,
  * profile, plans): allocate()'s routing over a batch of orders, one after
- * the other, with nothing written, and the KPIs of the result; also the
- * in-memory stock overlay they and allocate()'s preemption plan against.
+ * the other, with nothing written, and the KPIs of the result.
  *
- * Each order is planned by sr_plan_order, the planner allocate() runs,
- * against the stock as it is minus the units the earlier orders of the batch
- * took: the overlay subtracts them as the planner reads each stock row
- * (sr_available_hook, plan.h), and the orders and units they gave each node
- * with a daily limit are added to the load the capacity rules read
- * (sr_load_hook, operations.h), as the reservation trigger would have counted
- * them.  allocate() reserves exactly the shipments of its plan, so these are
- * the plans allocate() would make for the same orders in the same sequence
- * with no other traffic.  Not modelled: preemption and
- * concurrent orders.  Nothing is reserved, not even in a subtransaction that
- * is rolled back: no row is written or locked, no transaction id assigned,
- * no NOTIFY sent, and it runs on a hot standby.  Thousands of rolled-back
- * reservations would have left dead rows, and held stock rows locked against
- * live orders for the length of the run.
+ * Each order is routed by the routing core allocate() uses (src/route.c),
+ * through a stock view (src/stockview.c): the stock as it is minus the units
+ * the earlier orders of the batch took, and the orders and units they gave
+ * each node with a daily limit added to the load the capacity rules read, as
+ * the reservation trigger would have counted them.  allocate() reserves
+ * exactly the shipments of its plan, so these are the plans allocate() would
+ * make for the same orders in the same sequence with no other traffic.  Not
+ * modelled: preemption and concurrent orders.  Nothing is reserved, not even
+ * in a subtransaction that is rolled back: no row is written or locked, no
+ * transaction id assigned, no NOTIFY sent, and it runs on a hot standby.
+ * Thousands of rolled-back reservations would have left dead rows, and held
+ * stock rows locked against live orders for the length of the run.
  *
  * replay() feeds the allocate() decisions recorded in a time window through
  * the same path, under another profile (or each its own at its current
@@ -47,291 +44,12 @@
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
 
-#include "operations.h"
-#include "plan.h"
+#include "guc.h"
+#include "json.h"
+#include "order.h"
+#include "route.h"
 #include "stockroute.h"
-#include "supply.h"
-
-int			stockroute_max_simulate_orders = 100000;
-
-void
-sr_simulate_define_gucs(void)
-{
-	DefineCustomIntVariable("stockroute.max_simulate_orders",
-							"Most orders one simulate() call takes.",
-							"Larger batches are refused with SQLSTATE 54000.",
-							&stockroute_max_simulate_orders,
-							100000, 1, 10000000,
-							PGC_USERSET, 0,
-							NULL, NULL, NULL);
-}
-
-/* ---------------------------------------------------------------- overlay */
-
-typedef struct OverlayKey
-{
-	const char *node_id;
-	const char *sku;
-} OverlayKey;
-
-typedef struct OverlayEntry
-{
-	OverlayKey	key;
-	uint32		hash;
-	char		status;
-	bool		has_base;
-	int64		base;			/* available in place of the table's */
-	int64		taken;			/* units earlier orders took */
-} OverlayEntry;
-
-static inline uint32
-overlay_key_hash(OverlayKey k)
-{
-	return hash_combine(hash_bytes((const unsigned char *) k.node_id, strlen(k.node_id)),
-						hash_bytes((const unsigned char *) k.sku, strlen(k.sku)));
-}
-
-#define SH_PREFIX overlay
-#define SH_ELEMENT_TYPE OverlayEntry
-#define SH_KEY_TYPE OverlayKey
-#define SH_KEY key
-#define SH_HASH_KEY(tb, k) overlay_key_hash(k)
-#define SH_EQUAL(tb, a, b) (strcmp((a).node_id, (b).node_id) == 0 && strcmp((a).sku, (b).sku) == 0)
-#define SH_STORE_HASH
-#define SH_GET_HASH(tb, a) ((a)->hash)
-#define SH_SCOPE static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
-
-/*
- * simulate(): a node's load today from the batch's earlier orders, added to
- * what sr_ops_read reads (sr_load_hook), so the capacity rules of
- * operations.c see it as they would see the counters after allocate().
- */
-typedef struct LoadEntry
-{
-	const char *node_id;
-	uint32		hash;
-	char		status;
-	int64		orders;			/* earlier orders given a shipment here */
-	int64		units;			/* their units here */
-	int64		last_seq;		/* the plan that last counted an order here */
-	const char *db_counted;		/* an order_ref the counters already had here */
-} LoadEntry;
-
-#define SH_PREFIX load
-#define SH_ELEMENT_TYPE LoadEntry
-#define SH_KEY_TYPE const char *
-#define SH_KEY node_id
-#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k), strlen(k))
-#define SH_EQUAL(tb, a, b) (strcmp((a), (b)) == 0)
-#define SH_STORE_HASH
-#define SH_GET_HASH(tb, a) ((a)->hash)
-#define SH_SCOPE static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
-
-struct SrOverlay
-{
-	MemoryContext cxt;
-	overlay_hash *tab;
-	load_hash  *load;			/* NULL: capacity is read as it is (not simulate()) */
-	int64		seq;			/* plans counted into load */
-};
-
-sr_available_hook_type sr_available_hook = NULL;
-sr_load_hook_type sr_load_hook = NULL;
-static SrOverlay *active_overlay = NULL;
-
-static int64
-overlay_available(const char *node_id, const char *sku, int64 available)
-{
-	OverlayKey	k;
-	OverlayEntry *e;
-	int64		v;
-
-	if (active_overlay == NULL)
-		return available;
-	k.node_id = node_id;
-	k.sku = sku;
-	e = overlay_lookup(active_overlay->tab, k);
-	if (e == NULL)
-		return available;
-	v = (e->has_base ? e->base : available) - e->taken;
-	return v > 0 ? v : 0;
-}
-
-static LoadEntry *
-load_entry(SrOverlay *ov, const char *node_id)
-{
-	LoadEntry  *e;
-	bool		found;
-
-	e = load_insert(ov->load, node_id, &found);
-	if (!found)
-	{
-		e->node_id = MemoryContextStrdup(ov->cxt, node_id);
-		e->orders = 0;
-		e->units = 0;
-		e->last_seq = 0;
-		e->db_counted = NULL;
-	}
-	return e;
-}
-
-/*
- * sr_load_hook: a limited node's load as read, plus the earlier orders'.
- * The batch's order_refs are distinct (a repeat is not planned again), so
- * each earlier order that shipped from the node is one more order there;
- * one the counters already have (allocated for real today) is not, which
- * overlay_take_plan learns from the flag remembered here.
- */
-static void
-overlay_load(const char *order_ref, const char *node_id, SrNodeOps *n)
-{
-	LoadEntry  *e;
-
-	if (active_overlay == NULL || active_overlay->load == NULL)
-		return;
-	e = load_entry(active_overlay, node_id);
-	if (n->order_counted && (e->db_counted == NULL || strcmp(e->db_counted, order_ref) != 0))
-		e->db_counted = MemoryContextStrdup(active_overlay->cxt, order_ref);
-	n->orders += e->orders;
-	n->units += e->units;
-}
-
-/* simulate(): count the batch's orders against the nodes' daily capacity */
-static void
-overlay_count_load(SrOverlay *ov)
-{
-	ov->load = load_create(ov->cxt, 64, NULL);
-}
-
-SrOverlay *
-sr_overlay_create(void)
-{
-	SrOverlay  *ov = palloc0(sizeof(SrOverlay));
-
-	ov->cxt = CurrentMemoryContext;
-	ov->tab = overlay_create(ov->cxt, 256, NULL);
-	return ov;
-}
-
-static OverlayEntry *
-overlay_entry(SrOverlay *ov, const char *node_id, const char *sku)
-{
-	OverlayKey	k;
-	OverlayEntry *e;
-	bool		found;
-
-	k.node_id = node_id;
-	k.sku = sku;
-	e = overlay_insert(ov->tab, k, &found);
-	if (!found)
-	{
-		e->key.node_id = MemoryContextStrdup(ov->cxt, node_id);
-		e->key.sku = MemoryContextStrdup(ov->cxt, sku);
-		e->has_base = false;
-		e->base = 0;
-		e->taken = 0;
-	}
-	return e;
-}
-
-void
-sr_overlay_set(SrOverlay *ov, const char *node_id, const char *sku, int64 available)
-{
-	OverlayEntry *e = overlay_entry(ov, node_id, sku);
-
-	e->has_base = true;
-	e->base = available;
-}
-
-void
-sr_overlay_take(SrOverlay *ov, const char *node_id, const char *sku, int64 qty)
-{
-	overlay_entry(ov, node_id, sku)->taken += qty;
-}
-
-Jsonb *
-sr_overlay_plan(SrOverlay *ov, Jsonb *order, bool read_only)
-{
-	Jsonb	   *volatile plan = NULL;
-	SrOverlay  *saved = active_overlay;
-	sr_available_hook_type saved_hook = sr_available_hook;
-	sr_load_hook_type saved_load_hook = sr_load_hook;
-
-	active_overlay = ov;
-	sr_available_hook = overlay_available;
-	sr_load_hook = overlay_load;
-	PG_TRY();
-	{
-		plan = sr_plan_order(order, read_only);
-	}
-	PG_FINALLY();
-	{
-		active_overlay = saved;
-		sr_available_hook = saved_hook;
-		sr_load_hook = saved_load_hook;
-	}
-	PG_END_TRY();
-	return plan;
-}
-
-/*
- * The units a plan ships leave the overlay's stock; with simulate()'s load,
- * the order counts once at each node it ships from (however many shipments
- * there: a hazmat and a general part are one order) and all its units count,
- * as the reservation trigger counts allocate()'s reservations.  Every order
- * of one simulate() call is planned at the same routing clock, so it falls
- * on each node's same local day as the counters plan() read.
- */
-static void
-overlay_take_plan(SrOverlay *ov, Jsonb *plan, const char *order_ref)
-{
-	JsonbValue	vbuf;
-	JsonbValue *sh = sr_jsonb_get(&plan->root, "shipments", &vbuf);
-	int			i,
-				j;
-
-	if (sh == NULL || !sr_jsonb_is_array(sh))
-		return;
-	for (i = 0; i < (int) JsonContainerSize(sh->val.binary.data); i++)
-	{
-		JsonbValue *s = getIthJsonbValueFromContainer(sh->val.binary.data, i);
-		JsonbValue	b1,
-					b2;
-		JsonbValue *node = sr_jsonb_get(s->val.binary.data, "node_id", &b1);
-		JsonbValue *lines = sr_jsonb_get(s->val.binary.data, "lines", &b2);
-		char	   *node_id = sr_jsonb_string(node);
-		LoadEntry  *le = NULL;
-
-		if (ov->load != NULL)
-		{
-			le = load_entry(ov, node_id);
-			if (le->last_seq != ov->seq + 1 &&
-				(le->db_counted == NULL || strcmp(le->db_counted, order_ref) != 0))
-				le->orders++;
-			le->last_seq = ov->seq + 1;
-		}
-		for (j = 0; j < (int) JsonContainerSize(lines->val.binary.data); j++)
-		{
-			JsonbValue *l = getIthJsonbValueFromContainer(lines->val.binary.data, j);
-			JsonbValue	b3,
-						b4;
-			JsonbValue *sku = sr_jsonb_get(l->val.binary.data, "sku", &b3);
-			JsonbValue *qty = sr_jsonb_get(l->val.binary.data, "qty", &b4);
-			int64		q = (int64) sr_jsonb_double(qty);
-
-			sr_overlay_take(ov, node_id, sr_jsonb_string(sku), q);
-			if (le != NULL)
-				le->units += q;
-		}
-	}
-	ov->seq++;
-}
+#include "stockview.h"
 
 /* ---------------------------------------------------------------- KPIs */
 
@@ -387,6 +105,52 @@ kpi_init(Kpi *k)
 	k->nodes = nodeload_create(k->cxt, 64, NULL);
 }
 
+/*
+ * What the KPIs take of one plan: its status, cost, shipments and unfilled
+ * units.  A plan routed now gives it from its structs; a recorded decision
+ * (replay) from its stored document.
+ */
+typedef struct ShipSummary
+{
+	const char *node_id;
+	int64		units;
+	double		days;
+	double		cost;
+} ShipSummary;
+
+typedef struct PlanSummary
+{
+	SrStatus	status;
+	double		cost;
+	int			nship;
+	ShipSummary *ship;
+	int64		unfilled;
+} PlanSummary;
+
+static void
+summary_of_plan(const SrPlan *p, PlanSummary *ps)
+{
+	int			i;
+
+	ps->status = p->res.status;
+	ps->cost = p->total_cost;
+	ps->unfilled = sr_plan_unfilled_units(p);
+	ps->nship = 0;
+	ps->ship = palloc(sizeof(ShipSummary) * (p->nship > 0 ? p->nship : 1));
+	for (i = 0; i < p->nship;)
+	{
+		SrShipment	s;
+		const SrNetNode *nd = &p->net.nodes[p->ship[i].node];
+		ShipSummary *ss = &ps->ship[ps->nship++];
+
+		i = sr_plan_shipment(p, i, &s);
+		ss->node_id = nd->node_id;
+		ss->units = s.units;
+		ss->days = nd->days;
+		ss->cost = s.cost;
+	}
+}
+
 static double
 get_number(JsonbContainer *obj, const char *key)
 {
@@ -415,69 +179,90 @@ sum_qty(JsonbValue *arr)
 	return n;
 }
 
+/* a recorded decision's output document */
 static void
-kpi_add(Kpi *k, Jsonb *plan)
+summary_of_doc(Jsonb *plan, PlanSummary *ps)
 {
 	JsonbValue	vbuf;
 	JsonbValue *v;
 	JsonbValue *sh;
-	int			nship = 0;
+	int			i;
+
+	v = sr_jsonb_get(&plan->root, "status", &vbuf);
+	ps->status = SR_UNFILLABLE;
+	if (v != NULL && v->type == jbvString)
+	{
+		if (v->val.string.len == 8 && strncmp(v->val.string.val, "complete", 8) == 0)
+			ps->status = SR_COMPLETE;
+		else if (v->val.string.len == 7 && strncmp(v->val.string.val, "partial", 7) == 0)
+			ps->status = SR_PARTIAL;
+	}
+	ps->cost = get_number(&plan->root, "cost");
+	ps->unfilled = sum_qty(sr_jsonb_get(&plan->root, "unfilled", &vbuf));
+	ps->nship = 0;
+	ps->ship = NULL;
+	sh = sr_jsonb_get(&plan->root, "shipments", &vbuf);
+	if (sh == NULL || !sr_jsonb_is_array(sh))
+		return;
+	ps->ship = palloc(sizeof(ShipSummary) * (JsonContainerSize(sh->val.binary.data) + 1));
+	for (i = 0; i < (int) JsonContainerSize(sh->val.binary.data); i++)
+	{
+		JsonbValue *s = getIthJsonbValueFromContainer(sh->val.binary.data, i);
+		JsonbValue	b1,
+					b2;
+		JsonbValue *node = sr_jsonb_get(s->val.binary.data, "node_id", &b1);
+		ShipSummary *ss = &ps->ship[ps->nship++];
+
+		ss->node_id = sr_jsonb_string(node);
+		ss->units = sum_qty(sr_jsonb_get(s->val.binary.data, "lines", &b2));
+		ss->days = get_number(s->val.binary.data, "days");
+		ss->cost = get_number(s->val.binary.data, "cost");
+	}
+}
+
+static void
+kpi_add(Kpi *k, const PlanSummary *ps)
+{
 	double		maxd = 0.0;
 	int64		filled = 0;
 	int			i;
 
 	k->orders++;
-	v = sr_jsonb_get(&plan->root, "status", &vbuf);
-	if (v != NULL && v->type == jbvString)
+	if (ps->status == SR_COMPLETE)
+		k->complete++;
+	else if (ps->status == SR_PARTIAL)
+		k->partial++;
+	else
+		k->unfillable++;
+	k->cost += ps->cost;
+	for (i = 0; i < ps->nship; i++)
 	{
-		if (v->val.string.len == 8 && strncmp(v->val.string.val, "complete", 8) == 0)
-			k->complete++;
-		else if (v->val.string.len == 7 && strncmp(v->val.string.val, "partial", 7) == 0)
-			k->partial++;
-		else
-			k->unfillable++;
-	}
-	k->cost += get_number(&plan->root, "cost");
+		const ShipSummary *ss = &ps->ship[i];
+		NodeLoad   *nl;
+		bool		found;
 
-	sh = sr_jsonb_get(&plan->root, "shipments", &vbuf);
-	if (sh != NULL && sr_jsonb_is_array(sh))
-	{
-		nship = JsonContainerSize(sh->val.binary.data);
-		for (i = 0; i < nship; i++)
+		filled += ss->units;
+		if (ss->days > maxd)
+			maxd = ss->days;
+		nl = nodeload_insert(k->nodes, ss->node_id, &found);
+		if (!found)
 		{
-			JsonbValue *s = getIthJsonbValueFromContainer(sh->val.binary.data, i);
-			JsonbValue	b1,
-						b2;
-			JsonbValue *node = sr_jsonb_get(s->val.binary.data, "node_id", &b1);
-			int64		units = sum_qty(sr_jsonb_get(s->val.binary.data, "lines", &b2));
-			double		days = get_number(s->val.binary.data, "days");
-			char	   *node_id = sr_jsonb_string(node);
-			NodeLoad   *nl;
-			bool		found;
-
-			filled += units;
-			if (days > maxd)
-				maxd = days;
-			nl = nodeload_insert(k->nodes, node_id, &found);
-			if (!found)
-			{
-				nl->node_id = MemoryContextStrdup(k->cxt, node_id);
-				nl->shipments = 0;
-				nl->units = 0;
-				nl->cost = 0.0;
-			}
-			nl->shipments++;
-			nl->units += units;
-			nl->cost += get_number(s->val.binary.data, "cost");
+			nl->node_id = MemoryContextStrdup(k->cxt, ss->node_id);
+			nl->shipments = 0;
+			nl->units = 0;
+			nl->cost = 0.0;
 		}
+		nl->shipments++;
+		nl->units += ss->units;
+		nl->cost += ss->cost;
 	}
 	k->units_filled += filled;
-	k->units_requested += filled + sum_qty(sr_jsonb_get(&plan->root, "unfilled", &vbuf));
-	k->shipments += nship;
-	if (nship > 0)
+	k->units_requested += filled + ps->unfilled;
+	k->shipments += ps->nship;
+	if (ps->nship > 0)
 	{
 		k->orders_shipped++;
-		if (nship > 1)
+		if (ps->nship > 1)
 			k->orders_split++;
 		if (k->ndays == k->maxdays)
 		{
@@ -651,69 +436,60 @@ profile_override(const char *name)
 	return sr_json_to_jsonb(&b);
 }
 
-/* plan one order through the overlay, in a short SPI connection of its own */
-static Jsonb *
-plan_in_overlay(SrOverlay *ov, Jsonb *doc)
+/*
+ * Route one order through the view, in a short SPI connection of its own;
+ * take its plan off the view; return it as a summary, and its document
+ * (without explain.candidates: one line per node is too much for a batch)
+ * in *doc when doc is not NULL.
+ */
+static void
+route_in_view(SrStockView *view, Jsonb *order, PlanSummary *ps, Jsonb **doc)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Jsonb	   *plan;
+	SrRouteRequest rq = {.read_only = true,.view = view};
+	SrPlan	   *p;
+	int			i;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	MemoryContextSwitchTo(cxt);
-	plan = sr_overlay_plan(ov, doc, true);
+	p = sr_route(sr_order_read(order), &rq);
 	MemoryContextSwitchTo(cxt);
-	plan = DatumGetJsonbPCopy(JsonbPGetDatum(plan));
+	for (i = 0; i < p->nship; i++)
+		sr_view_take(view, p->order->order_ref, p->net.nodes[p->ship[i].node].node_id,
+					 p->order->lines[p->ship[i].line].sku, p->ship[i].qty);
+	sr_view_end_plan(view);
+	summary_of_plan(p, ps);
+	if (doc != NULL)
+	{
+		Datum		path[2];
+
+		path[0] = CStringGetTextDatum("explain");
+		path[1] = CStringGetTextDatum("candidates");
+		*doc = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete_path, JsonbPGetDatum(sr_plan_json(p)),
+												  PointerGetDatum(construct_array(path, 2, TEXTOID, -1,
+																				  false, TYPALIGN_INT))));
+	}
 	SPI_finish();
 	MemoryContextSwitchTo(cxt);
-	return plan;
-}
-
-/* a plan without explain.candidates (one line per node: too much for a batch) */
-static void
-append_plan(StringInfo b, Jsonb *plan)
-{
-	Datum		path[2];
-	Jsonb	   *short_plan;
-
-	path[0] = CStringGetTextDatum("explain");
-	path[1] = CStringGetTextDatum("candidates");
-	short_plan = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete_path, JsonbPGetDatum(plan),
-													PointerGetDatum(construct_array(path, 2, TEXTOID, -1,
-																					false, TYPALIGN_INT))));
-	appendStringInfoString(b, JsonbToCString(NULL, &short_plan->root, VARSIZE(short_plan)));
 }
 
 /* {status, cost, shipments, nodes}: a plan in brief, for replay's side by side */
 static void
-append_plan_brief(StringInfo b, Jsonb *plan)
+append_plan_brief(StringInfo b, const PlanSummary *ps)
 {
-	JsonbValue	vbuf;
-	JsonbValue *v = sr_jsonb_get(&plan->root, "status", &vbuf);
-	JsonbValue *sh;
-	int			n = 0;
 	int			i;
 
-	appendStringInfoString(b, "{\"status\":");
-	if (v != NULL && v->type == jbvString)
-		escape_json(b, sr_jsonb_string(v));
-	else
-		appendStringInfoString(b, "null");
-	appendStringInfoString(b, ",\"cost\":");
-	sr_json_number(b, get_number(&plan->root, "cost"));
-	sh = sr_jsonb_get(&plan->root, "shipments", &vbuf);
-	if (sh != NULL && sr_jsonb_is_array(sh))
-		n = JsonContainerSize(sh->val.binary.data);
-	appendStringInfo(b, ",\"shipments\":%d,\"nodes\":[", n);
-	for (i = 0; i < n; i++)
+	appendStringInfo(b, "{\"status\":\"%s\",\"cost\":",
+					 ps->status == SR_COMPLETE ? "complete" :
+					 ps->status == SR_PARTIAL ? "partial" : "unfillable");
+	sr_json_number(b, ps->cost);
+	appendStringInfo(b, ",\"shipments\":%d,\"nodes\":[", ps->nship);
+	for (i = 0; i < ps->nship; i++)
 	{
-		JsonbValue *s = getIthJsonbValueFromContainer(sh->val.binary.data, i);
-		JsonbValue	b1;
-		JsonbValue *node = sr_jsonb_get(s->val.binary.data, "node_id", &b1);
-
 		if (i > 0)
 			appendStringInfoChar(b, ',');
-		escape_json(b, sr_jsonb_string(node));
+		escape_json(b, ps->ship[i].node_id);
 	}
 	appendStringInfoString(b, "]}");
 }
@@ -753,26 +529,30 @@ typedef struct SeenOrder
 #include "lib/simplehash.h"
 
 /*
- * Plan order i of the batch, or return NULL when its order_ref came earlier
- * with the same order.  Errors name the order: orders[3]: order field
- * "lines" is required.
+ * Route order i of the batch into *ps (and *doc), or return false when its
+ * order_ref came earlier with the same order.  Errors name the order:
+ * orders[3]: order field "lines" is required.
  */
-static Jsonb *
-simulate_one(SrOverlay *ov, seen_hash *seen, Jsonb *doc, int i, MemoryContext work, char **ref)
+static bool
+simulate_one(SrStockView *view, seen_hash *seen, Jsonb *order, int i, MemoryContext work,
+			 char **ref, PlanSummary *ps, Jsonb **doc)
 {
-	Jsonb	   *volatile plan = NULL;
+	volatile bool routed = false;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	PG_TRY();
 	{
 		SeenOrder  *so;
 
-		*ref = sr_order_ref(doc);
+		*ref = sr_order_ref(order);
 		so = seen_lookup(seen, *ref);
 		if (so == NULL)
-			plan = plan_in_overlay(ov, doc);
+		{
+			route_in_view(view, order, ps, doc);
+			routed = true;
+		}
 		else if (!DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(so->doc),
-												   JsonbPGetDatum(doc))))
+												   JsonbPGetDatum(sr_order_routing_doc(sr_order_read(order))))))
 			ereport(ERROR,
 					(errcode(ERRCODE_SR_IDEMPOTENCY_MISMATCH),
 					 errmsg("order_ref \"%s\" appears earlier in the batch with a different order", *ref),
@@ -792,7 +572,7 @@ simulate_one(SrOverlay *ov, seen_hash *seen, Jsonb *doc, int i, MemoryContext wo
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
-	return plan;
+	return routed;
 }
 
 PG_FUNCTION_INFO_V1(simulate_orders);
@@ -808,7 +588,7 @@ simulate_orders(PG_FUNCTION_ARGS)
 	bool		want_plans;
 	int			n;
 	int			i;
-	SrOverlay  *ov;
+	SrStockView *view;
 	Kpi			kpi;
 	seen_hash  *seen;
 	int64		repeated = 0;
@@ -846,8 +626,7 @@ simulate_orders(PG_FUNCTION_ARGS)
 		check_profile(profile);
 		override = profile_override(profile);
 	}
-	ov = sr_overlay_create();
-	overlay_count_load(ov);
+	view = sr_view_create(true);
 	kpi_init(&kpi);
 	seen = seen_create(work, 256, NULL);
 	initStringInfo(&plans);
@@ -857,7 +636,8 @@ simulate_orders(PG_FUNCTION_ARGS)
 	{
 		JsonbValue *e = getIthJsonbValueFromContainer(&orders->root, i);
 		Jsonb	   *doc;
-		Jsonb	   *plan;
+		Jsonb	   *plan = NULL;
+		PlanSummary ps;
 		SeenOrder  *so;
 		bool		found;
 		char	   *ref = NULL;
@@ -873,8 +653,7 @@ simulate_orders(PG_FUNCTION_ARGS)
 			doc = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(doc),
 													 JsonbPGetDatum(override)));
 
-		plan = simulate_one(ov, seen, doc, i, work, &ref);
-		if (plan == NULL)
+		if (!simulate_one(view, seen, doc, i, work, &ref, &ps, want_plans ? &plan : NULL))
 		{
 			/* the same order again: allocate() would return the first result */
 			repeated++;
@@ -883,17 +662,20 @@ simulate_orders(PG_FUNCTION_ARGS)
 		}
 		so = seen_insert(seen, ref, &found);
 		so->order_ref = MemoryContextStrdup(work, ref);
-		so->doc = (Jsonb *) MemoryContextAlloc(work, VARSIZE(doc));
-		memcpy(so->doc, doc, VARSIZE(doc));
+		{
+			Jsonb	   *rd = sr_order_routing_doc(sr_order_read(doc));
 
-		overlay_take_plan(ov, plan, ref);
-		kpi_add(&kpi, plan);
+			so->doc = (Jsonb *) MemoryContextAlloc(work, VARSIZE(rd));
+			memcpy(so->doc, rd, VARSIZE(rd));
+		}
+
+		kpi_add(&kpi, &ps);
 		if (want_plans)
 		{
 			/* plans lives in work: appending keeps it there */
 			if (any_plan)
 				appendStringInfoChar(&plans, ',');
-			append_plan(&plans, plan);
+			appendStringInfoString(&plans, JsonbToCString(NULL, &plan->root, VARSIZE(plan)));
 			any_plan = true;
 		}
 		MemoryContextReset(per);
@@ -939,21 +721,23 @@ static SPIPlanPtr plan_profiles = NULL;
 #define MAX_REPLAY_ERRORS 10
 
 /*
- * Plan one recorded order, or return NULL with *err set when it no longer
+ * Route one recorded order, or return false with *err set when it no longer
  * plans (its SKU or profile was deleted since): skipped and named, not
  * fatal.  The subtransaction is read-only, so it gets no transaction id.
  */
-static Jsonb *
-replay_one(SrOverlay *ov, Jsonb *doc, MemoryContext work, ResourceOwner owner, ErrorData **err)
+static bool
+replay_one(SrStockView *view, Jsonb *doc, MemoryContext work, ResourceOwner owner,
+		   PlanSummary *ps, ErrorData **err)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Jsonb	   *volatile plan = NULL;
+	volatile bool routed = false;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		plan = plan_in_overlay(ov, doc);
+		route_in_view(view, doc, ps, NULL);
+		routed = true;
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -971,10 +755,10 @@ replay_one(SrOverlay *ov, Jsonb *doc, MemoryContext work, ResourceOwner owner, E
 		if (ed->sqlerrcode == ERRCODE_QUERY_CANCELED || ed->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
 			ReThrowError(ed);
 		*err = ed;
-		plan = NULL;
+		routed = false;
 	}
 	PG_END_TRY();
-	return plan;
+	return routed;
 }
 
 PG_FUNCTION_INFO_V1(simulate_replay);
@@ -993,7 +777,7 @@ simulate_replay(PG_FUNCTION_ARGS)
 	bool		want_plans;
 	Datum		args[3];
 	char		nulls[3] = {' ', ' ', ' '};
-	SrOverlay  *ov;
+	SrStockView *view;
 	Kpi			recorded;
 	Kpi			replayed;
 	int64		decisions = 0;
@@ -1037,7 +821,7 @@ simulate_replay(PG_FUNCTION_ARGS)
 		check_profile(profile);
 		override = profile_override(profile);
 	}
-	ov = sr_overlay_create();
+	view = sr_view_create(false);
 	kpi_init(&recorded);
 	kpi_init(&replayed);
 	initStringInfo(&errors);
@@ -1098,7 +882,7 @@ simulate_replay(PG_FUNCTION_ARGS)
 		HeapTuple	t = SPI_tuptable->vals[i];
 		bool		isnull;
 
-		sr_overlay_set(ov, SPI_getvalue(t, SPI_tuptable->tupdesc, 1),
+		sr_view_set(view, SPI_getvalue(t, SPI_tuptable->tupdesc, 1),
 					   SPI_getvalue(t, SPI_tuptable->tupdesc, 2),
 					   DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull)));
 	}
@@ -1147,8 +931,9 @@ simulate_replay(PG_FUNCTION_ARGS)
 
 		for (r = 0; r < nrows; r++)
 		{
-			Jsonb	   *plan;
 			Jsonb	   *doc = inputs[r];
+			PlanSummary ps;
+			PlanSummary rec;
 			ErrorData  *ed = NULL;
 
 			CHECK_FOR_INTERRUPTS();
@@ -1158,8 +943,7 @@ simulate_replay(PG_FUNCTION_ARGS)
 				doc = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(doc),
 														 JsonbPGetDatum(override)));
 
-			plan = replay_one(ov, doc, work, owner, &ed);
-			if (plan == NULL)
+			if (!replay_one(view, doc, work, owner, &ps, &ed))
 			{
 				skipped++;
 				if (nerrors < MAX_REPLAY_ERRORS)
@@ -1176,12 +960,12 @@ simulate_replay(PG_FUNCTION_ARGS)
 				}
 			}
 
-			if (plan != NULL)
+			else
 			{
 				MemoryContextSwitchTo(per);
-				overlay_take_plan(ov, plan, refs[r]);
-				kpi_add(&recorded, outputs[r]);
-				kpi_add(&replayed, plan);
+				summary_of_doc(outputs[r], &rec);
+				kpi_add(&recorded, &rec);
+				kpi_add(&replayed, &ps);
 				if (want_plans)
 				{
 					StringInfoData one;
@@ -1190,9 +974,9 @@ simulate_replay(PG_FUNCTION_ARGS)
 					appendStringInfoString(&one, "{\"order_ref\":");
 					escape_json(&one, refs[r]);
 					appendStringInfoString(&one, ",\"recorded\":");
-					append_plan_brief(&one, outputs[r]);
+					append_plan_brief(&one, &rec);
 					appendStringInfoString(&one, ",\"replayed\":");
-					append_plan_brief(&one, plan);
+					append_plan_brief(&one, &ps);
 					appendStringInfoChar(&one, '}');
 					MemoryContextSwitchTo(work);
 					if (orders.len > 0)

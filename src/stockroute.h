@@ -60,7 +60,7 @@
  * bytes; 256 bytes each keeps every key well below that.
  */
 #define SR_MAX_IDENT_BYTES 256
-/* ERROR 22001 naming `what` when value is longer than SR_MAX_IDENT_BYTES */
+/* ERROR 22001 naming `what` when value is longer than SR_MAX_IDENT_BYTES (src/limits.c) */
 extern void sr_check_ident_length(const char *what, const char *value);
 /* ERROR 54000 when n candidates exceed stockroute.max_candidates (order_ref NULL: split_plan) */
 extern void sr_check_candidates(int64 n, const char *order_ref);
@@ -76,25 +76,25 @@ extern void sr_require_node_access(const SrNodeScope *scope, const char *node_id
 /* A text argument that must be neither NULL (22004) nor empty (22023), naming it (src/reservation.c). */
 extern char *required_text_arg(FunctionCallInfo fcinfo, int argno, const char *name);
 
-/* A prepared SPI plan kept for the backend's life (src/stockroute.c). */
+/* A prepared SPI plan kept for the backend's life (src/prepared.c). */
 extern SPIPlanPtr sr_prepare_kept(const char *sql, int nargs, Oid *argtypes);
 /* ... always executed with its generic plan (array parameters) */
 extern SPIPlanPtr sr_prepare_kept_generic(const char *sql, int nargs, Oid *argtypes);
 
-/* GUCs (src/stockroute.c) */
-extern int	stockroute_default_hold_ttl;	/* seconds */
-extern int	stockroute_max_candidates;
-extern char *stockroute_currency;	/* label of amounts in explain() */
-/* routing GUCs (src/plan.c, defined by sr_routing_define_gucs from _PG_init) */
-extern int	stockroute_max_order_lines;
-extern int	stockroute_allocate_retries;
-extern char *stockroute_now;
-extern bool stockroute_explain_timing;
-extern void sr_routing_define_gucs(void);
-/* sync GUCs (src/ingest.c, defined by sr_sync_define_gucs from _PG_init) */
-extern int	stockroute_max_batch_events;
-extern int	stockroute_max_event_skew;	/* seconds */
-extern char *stockroute_staging_file;
-extern void sr_sync_define_gucs(void);
+/* A one-dimensional array parameter built element by element (src/prepared.c). */
+typedef struct SrArray
+{
+	int			n;
+	int			cap;
+	Datum	   *d;
+	bool	   *nulls;
+} SrArray;
+
+extern void sr_array_init(SrArray *a, int cap);
+extern void sr_array_text(SrArray *a, const char *s);	/* NULL: SQL NULL */
+extern void sr_array_int8(SrArray *a, int64 v);
+extern void sr_array_datum(SrArray *a, Datum v);
+/* the array of elemtype (TEXTOID, INT8OID, JSONBOID, ...) */
+extern Datum sr_array_get(SrArray *a, Oid elemtype);
 
 #endif

@@ -16,7 +16,8 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "plan.h"
+#include "json.h"
+#include "order.h"
 #include "stockroute.h"
 #include "supply.h"
 
@@ -32,7 +33,7 @@ sr_supply_available(Jsonb *doc, Jsonb *customer)
 	Datum		d;
 
 	if (customer != NULL)
-		sr_priority_validate(customer, "argument field", "customer.priority");
+		(void) sr_priority_validate(customer, "argument field", "customer.priority", NULL);
 
 	if (plan_promise == NULL)
 	{

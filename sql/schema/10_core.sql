@@ -1,31 +1,9 @@
--- stockroute install script, part 1: the data model.
--- The versioned script sql/stockroute--<version>.sql is built from the parts
--- listed in the Makefile (SQL_PARTS); edit the parts, never the built file.
-
-\echo Use "CREATE EXTENSION stockroute" to load this file. \quit
-
--- Calendars -----------------------------------------------------------------
-
--- Days a node does not ship (and, for lanes, a carrier does not move parcels)
--- besides its weekly days off.  docs/routing.md, "Time and ETA".
-CREATE TABLE stockroute.calendar (
-    calendar        text PRIMARY KEY CHECK (calendar <> ''),
-    description     text NOT NULL DEFAULT ''
-);
-
-COMMENT ON TABLE stockroute.calendar IS
-    'A named holiday calendar (a country''s public holidays, a site''s or a carrier''s closures) that nodes and lanes use';
-
-CREATE TABLE stockroute.holiday (
-    calendar        text NOT NULL REFERENCES stockroute.calendar ON UPDATE CASCADE ON DELETE CASCADE,
-    day             date NOT NULL CHECK (pg_catalog.isfinite(day)),
-    description     text NOT NULL DEFAULT '',
-    PRIMARY KEY (calendar, day)
-);
-
-COMMENT ON TABLE stockroute.holiday IS
-    'A day of a calendar on which its nodes do not ship and its lanes do not move or deliver';
-COMMENT ON COLUMN stockroute.holiday.day IS 'the local date of the holiday (in the zone of the node that uses it)';
+-- stockroute, the core tables: locations, items, stock, lots, lanes,
+-- profiles, rules, reservations, events, decisions, backorders, alerts,
+-- outbox, as the current version has them.  A "create 0.1.0" part
+-- (sql/manifest): only the install script runs it; an update reaches these
+-- tables through its delta (sql/upgrade/), which alters what the release
+-- before has into what is here.
 
 -- Locations -----------------------------------------------------------------
 
@@ -306,58 +284,6 @@ COMMENT ON COLUMN stockroute.profile.w_capacity IS
 COMMENT ON COLUMN stockroute.profile.allow_pickup_transfer IS
     'pickup orders: units the pickup node lacks may come by transfer from other nodes (false: they stay unfilled)';
 
-CREATE FUNCTION stockroute.profile_versioning() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    old_def      jsonb;
-    last_version integer;
-BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.builtin THEN
-        RAISE EXCEPTION 'profile "%" is shipped with stockroute and cannot be changed', OLD.profile_name
-            USING ERRCODE = 'SR012',
-                  HINT = 'Create a profile of your own, e.g. INSERT ... SELECT from this one under a new name.';
-    END IF;
-    IF TG_OP = 'DELETE' THEN
-        RETURN OLD;
-    END IF;
-    IF TG_OP = 'UPDATE' THEN
-        IF NEW.profile_name <> OLD.profile_name THEN
-            RAISE EXCEPTION 'profile_name of profile "%" cannot change', OLD.profile_name
-                USING ERRCODE = 'SR011';
-        END IF;
-        NEW.version := OLD.version + 1;
-    ELSE
-        -- a restore brings its history first: the same version with the
-        -- same definition is already there.  Otherwise a name that existed
-        -- before continues its version sequence.
-        SELECT max(h.version) INTO last_version
-          FROM stockroute.profile_history h WHERE h.profile_name = NEW.profile_name;
-        IF last_version IS NOT NULL THEN
-            SELECT h.definition INTO old_def
-              FROM stockroute.profile_history h
-             WHERE h.profile_name = NEW.profile_name AND h.version = NEW.version;
-            IF old_def = pg_catalog.to_jsonb(NEW) - 'updated_at' THEN
-                RETURN NEW;
-            END IF;
-            NEW.version := last_version + 1;
-        END IF;
-    END IF;
-    NEW.updated_at := pg_catalog.now();
-    INSERT INTO stockroute.profile_history (profile_name, version, definition)
-    VALUES (NEW.profile_name, NEW.version, pg_catalog.to_jsonb(NEW) - 'updated_at');
-    RETURN NEW;
-END;
-$$;
-
-COMMENT ON FUNCTION stockroute.profile_versioning() IS
-    'Trigger: bumps profile.version on update and records each version in profile_history';
-
-CREATE TRIGGER profile_versioning BEFORE INSERT OR UPDATE OR DELETE ON stockroute.profile
-    FOR EACH ROW EXECUTE FUNCTION stockroute.profile_versioning();
--- also under session_replication_role = replica (the exact-copy restore), so
--- the shipped profiles CREATE EXTENSION inserts there get their history too
-ALTER TABLE stockroute.profile ENABLE ALWAYS TRIGGER profile_versioning;
-
 CREATE TABLE stockroute.rule (
     rule_id         text PRIMARY KEY CHECK (rule_id <> ''),
     description     text NOT NULL DEFAULT '',
@@ -375,6 +301,18 @@ CREATE INDEX rule_priority_idx ON stockroute.rule (priority, rule_id) WHERE enab
 
 COMMENT ON TABLE stockroute.rule IS
     'Buyer- and product-aware routing rules as data: when match holds, effect applies (lower priority first)';
+COMMENT ON COLUMN stockroute.rule.match IS
+    'when the rule applies: segment, customer_id, customer_tag, payment, country, country_not (the order), sku, sku_tag (its lines); each a string or an array of strings (any of them); every key present must hold; {} matches every order';
+COMMENT ON COLUMN stockroute.rule.effect IS
+    'what it does: require_nodes, forbid_nodes, prefer_nodes with bonus, require_node_tags, profile, min_node_available, max_cost / max_days (with else_profile: the fallback profile), local_km';
+COMMENT ON COLUMN stockroute.rule.priority IS
+    'rules apply in (priority, rule_id) order; the first rule setting a profile or fallback wins, exclusions accumulate';
+COMMENT ON COLUMN stockroute.rule.enabled IS 'only enabled rules apply';
+COMMENT ON COLUMN stockroute.rule.valid_from IS
+    'the rule applies from this time on (routing clock stockroute.now); NULL: always has';
+COMMENT ON COLUMN stockroute.rule.valid_until IS
+    'the rule applies until just before this time; NULL: no end';
+COMMENT ON COLUMN stockroute.rule.updated_at IS 'set by the rule_validate trigger on every update';
 
 -- Reservations ----------------------------------------------------------------
 
@@ -484,6 +422,12 @@ CREATE INDEX backorder_sku_idx ON stockroute.backorder (sku, priority DESC, crea
     WHERE status = 'open';
 
 COMMENT ON TABLE stockroute.backorder IS 'Order lines waiting for stock, served by priority then age';
+COMMENT ON COLUMN stockroute.backorder.priority IS
+    'higher is served first when stock arrives (then older first); 0 on insert means "from the order": its "priority" key, else its customer segment''s segment_priority, else 0';
+COMMENT ON COLUMN stockroute.backorder.promised_on IS
+    'date the units are expected to be available to ship, from stock and open supply taken by the open backorders in service order; NULL when no known supply covers them (maintained)';
+COMMENT ON COLUMN stockroute.backorder.order_doc IS
+    'the order as allocated, used to place the units when stock arrives';
 
 CREATE TABLE stockroute.alert (
     alert_id        uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
@@ -524,8 +468,6 @@ COMMENT ON TABLE stockroute.outbox IS
     'Fulfilment instructions and alerts for downstream consumers; each insert also sends NOTIFY stockroute';
 
 -- pg_dump keeps the user's data of every table (the extension creates them empty)
-SELECT pg_catalog.pg_extension_config_dump('stockroute.calendar', '');
-SELECT pg_catalog.pg_extension_config_dump('stockroute.holiday', '');
 SELECT pg_catalog.pg_extension_config_dump('stockroute.node', '');
 SELECT pg_catalog.pg_extension_config_dump('stockroute.item', '');
 SELECT pg_catalog.pg_extension_config_dump('stockroute.stock', '');
@@ -543,10 +485,3 @@ SELECT pg_catalog.pg_extension_config_dump('stockroute.decision', '');
 SELECT pg_catalog.pg_extension_config_dump('stockroute.backorder', '');
 SELECT pg_catalog.pg_extension_config_dump('stockroute.alert', '');
 SELECT pg_catalog.pg_extension_config_dump('stockroute.outbox', '');
-
-INSERT INTO stockroute.profile (profile_name, builtin, description, w_cost, w_days, w_distance, split_penalty)
-VALUES
-    ('default',  true, 'balanced: freight cost plus one unit of score per shipment-day', 1, 1, 0, 0),
-    ('cheapest', true, 'lowest freight cost; delivery days only break ties', 1, 0.01, 0, 0),
-    ('fastest',  true, 'fewest delivery days; cost is secondary', 0.05, 100, 0, 0),
-    ('closest',  true, 'shortest distance from node to destination', 0.01, 0, 1, 0);

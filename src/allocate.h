@@ -1,0 +1,57 @@
+/*
+ * allocate.h — reserving a plan (src/allocate.c): what allocate(),
+ * reject() and the re-placement of backorders and shortfalls share.
+ */
+#ifndef STOCKROUTE_ALLOCATE_H
+#define STOCKROUTE_ALLOCATE_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+
+#include "order.h"
+#include "route.h"
+#include "stockroute.h"
+
+/* transaction-level lock on an order_ref: one allocate() or reject() at a time */
+extern void sr_lock_order(const char *order_ref);
+
+/*
+ * Reserve what the plan ships, in an internal subtransaction: its stock rows
+ * locked in canonical order, then its lots, checked, then one held
+ * reservation per shipment line (per lot of a lot-tracked line), keyed
+ * <order_ref>:<line_ref>:<node_id>[:<lot_code>]<key_suffix>.  Returns the
+ * reservations as a jsonb array, or NULL, with nothing of the attempt left,
+ * when a concurrent order took stock or capacity the plan counted on (or,
+ * with nowait, holds one of its rows: the caller then never waits).
+ */
+extern Jsonb *sr_reserve_plan(const char *order_ref, const SrPlan *plan,
+							  const char *key_suffix, bool nowait);
+
+/*
+ * Plan the order (all its lines, as read) and reserve the plan: optimistic
+ * attempts first, then under the locks of all the order's stock, so it
+ * always succeeds (see allocate.c).  *reservations gets the reservations,
+ * *attempts the plans made.
+ */
+extern SrPlan *sr_allocate_plan(SrOrder *o, const char *key_suffix,
+								Jsonb **reservations, int *attempts);
+
+/* "complete", "partial" or "unfillable" */
+extern const char *sr_plan_status(const SrPlan *p);
+
+/* the unfilled units per line, as arrays (line_ref, sku, qty): what is backordered */
+extern void sr_plan_unfilled_arrays(const SrPlan *p, SrArray *lines, SrArray *skus,
+									SrArray *qtys);
+
+/*
+ * one outbox message per shipment: the shipment's document with its
+ * order_ref, the plan's status and (rerouted_from) the node it replaces
+ */
+extern void sr_plan_shipment_messages(const SrPlan *p, const char *rerouted_from,
+									  SrArray *nodes, SrArray *payloads);
+
+/* the solver's figures (method, effort, time) for the decision log */
+extern Jsonb *sr_plan_solver_json(const SrPlan *p);
+
+#endif

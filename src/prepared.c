@@ -1,0 +1,106 @@
+/*
+ * prepared.c — SPI statements prepared once per backend and kept, and the
+ * array parameters C hands them.
+ *
+ * Every SPI query the extension runs is a constant string with parameters,
+ * never built from user input; each is prepared the first time it is needed
+ * and kept for the life of the backend.  What C knows as structs goes to SQL
+ * as arrays (unnest), never as a document for SQL to take apart.
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "stockroute.h"
+
+static SPIPlanPtr
+prepare_kept(const char *sql, int nargs, Oid *argtypes, int cursor_options)
+{
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+SPIPlanPtr
+sr_prepare_kept(const char *sql, int nargs, Oid *argtypes)
+{
+	return prepare_kept(sql, nargs, argtypes, 0);
+}
+
+/*
+ * The same, planned once for all parameter values.  For statements whose
+ * parameters are arrays of a few elements: a custom plan knows the array's
+ * length, a generic one guesses 100, so the plan cache would judge the
+ * generic plan dearer and plan every execution anew.
+ */
+SPIPlanPtr
+sr_prepare_kept_generic(const char *sql, int nargs, Oid *argtypes)
+{
+	return prepare_kept(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+}
+
+void
+sr_array_init(SrArray *a, int cap)
+{
+	a->n = 0;
+	a->cap = cap > 0 ? cap : 1;
+	a->d = palloc(sizeof(Datum) * a->cap);
+	a->nulls = palloc0(sizeof(bool) * a->cap);
+}
+
+static void
+array_grow(SrArray *a)
+{
+	if (a->n < a->cap)
+		return;
+	a->cap *= 2;
+	a->d = repalloc(a->d, sizeof(Datum) * a->cap);
+	a->nulls = repalloc(a->nulls, sizeof(bool) * a->cap);
+}
+
+void
+sr_array_text(SrArray *a, const char *s)
+{
+	array_grow(a);
+	a->nulls[a->n] = s == NULL;
+	a->d[a->n++] = s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+void
+sr_array_int8(SrArray *a, int64 v)
+{
+	array_grow(a);
+	a->nulls[a->n] = false;
+	a->d[a->n++] = Int64GetDatum(v);
+}
+
+void
+sr_array_datum(SrArray *a, Datum v)
+{
+	array_grow(a);
+	a->nulls[a->n] = false;
+	a->d[a->n++] = v;
+}
+
+Datum
+sr_array_get(SrArray *a, Oid elemtype)
+{
+	int			dims[1];
+	int			lbs[1] = {1};
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	dims[0] = a->n;
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(a->d, a->nulls, 1, dims, lbs, elemtype,
+											  typlen, typbyval, typalign));
+}
