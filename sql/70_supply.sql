@@ -394,73 +394,22 @@ CREATE OR REPLACE TRIGGER event_supply_receipt AFTER INSERT ON stockroute.event
     FOR EACH STATEMENT EXECUTE FUNCTION stockroute.event_supply_receipt();
 
 -- Fill the open backorders of some SKUs (all when NULL) from routable stock,
--- highest priority first, then oldest: the path reconcile() has always used
--- (place_units), callable on its own.  It never waits: a backorder another
--- transaction is working on is skipped (SKIP LOCKED), and so is a node whose
--- stock row is locked (place_units with nowait), so it can run while the
--- caller holds stock rows out of canonical order.  What it skips stays open
--- for the next call.
+-- highest priority first, then oldest: each order's open lines together,
+-- placed by the routing core as plan() would place them on the stock as it
+-- is (the order's own options, rules and lot requirements: an all-or-nothing
+-- order is filled whole or not at all).  It never waits: a backorder another
+-- transaction is working on is skipped (SKIP LOCKED), and so is a plan whose
+-- stock rows are locked elsewhere (NOWAIT), so it can run while the caller
+-- holds stock rows out of canonical order.  What it skips stays open for the
+-- next call.  C: src/replace.c.
 CREATE OR REPLACE FUNCTION stockroute.fill_backorders(skus text[] DEFAULT NULL, max_backorders integer DEFAULT 1000)
 RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    p_skus  ALIAS FOR $1;
-    d       record;
-    b       record;
-    pl      jsonb;
-    placed  bigint;
-    n_bo    integer := 0;
-    u_bo    bigint := 0;
-BEGIN
-    FOR d IN
-        SELECT x.backorder_id
-          FROM stockroute.backorder x
-         WHERE x.status = 'open' AND (p_skus IS NULL OR x.sku = ANY (p_skus))
-           AND EXISTS (SELECT 1 FROM stockroute.stock s JOIN stockroute.node n ON n.node_id = s.node_id
-                        WHERE s.sku = x.sku AND s.available > 0 AND n.status = 'active' AND NOT n.stale)
-         ORDER BY x.priority DESC, x.created_at, x.backorder_id
-         LIMIT max_backorders
-    LOOP
-        SELECT x.backorder_id, x.order_ref, x.line_ref, x.sku, x.qty, x.order_doc INTO b
-          FROM stockroute.backorder x
-         WHERE x.backorder_id = d.backorder_id AND x.status = 'open'
-           FOR UPDATE SKIP LOCKED;
-        CONTINUE WHEN NOT FOUND;
-        pl := stockroute.place_units(b.order_ref, b.line_ref, b.sku, b.qty, NULL,
-                                     CASE WHEN b.order_doc ? 'ship_to' THEN b.order_doc END, true);
-        placed := (pl ->> 'placed')::bigint;
-        CONTINUE WHEN placed = 0;
-        n_bo := n_bo + 1;
-        u_bo := u_bo + placed;
-        IF placed >= b.qty THEN
-            UPDATE stockroute.backorder x SET status = 'allocated', updated_at = now()
-             WHERE x.backorder_id = b.backorder_id;
-        ELSE
-            UPDATE stockroute.backorder x SET qty = x.qty - placed, updated_at = now()
-             WHERE x.backorder_id = b.backorder_id;
-        END IF;
-        INSERT INTO stockroute.outbox (topic, order_ref, payload)
-        VALUES ('backorder', b.order_ref,
-                jsonb_build_object('backorder_id', b.backorder_id, 'order_ref', b.order_ref,
-                                   'line_ref', b.line_ref, 'sku', b.sku,
-                                   'placed', placed, 'left', greatest(b.qty - placed, 0),
-                                   'reservations', pl -> 'reservations'));
-        INSERT INTO stockroute.decision (order_ref, kind, input, output)
-        VALUES (b.order_ref, 'reroute',
-                jsonb_build_object('reason', 'backorder', 'backorder_id', b.backorder_id,
-                                   'sku', b.sku, 'line_ref', b.line_ref, 'qty', b.qty),
-                pl);
-    END LOOP;
-    -- what is left open moves up in the queue
-    PERFORM stockroute.repromise(p_skus);
-    RETURN jsonb_build_object('filled', n_bo, 'units', u_bo);
-END;
-$$;
+AS 'MODULE_PATHNAME', 'stockroute_fill_backorders'
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION stockroute.fill_backorders(text[], integer) IS
-    'Place the open backorders of the SKUs (all when NULL) on routable stock, highest priority then oldest first, at most max_backorders; never waits for a lock (busy backorders and nodes are left for the next call); then repromise. Returns {filled, units}';
+    'Place the open backorders of the SKUs (all when NULL), highest priority then oldest first, at most max_backorders, each order''s lines as plan() would place them; never waits for a lock (busy backorders and rows are left for the next call); then repromise. Returns {filled, units}';
 
 -- At commit of a transaction that received supply, its SKU's backorders are
 -- filled: the receipt's stock is in by then, whatever order the receiving

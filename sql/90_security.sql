@@ -141,7 +141,6 @@ BEGIN
         stockroute.require_node_access(jsonb),
         stockroute.reconcile(),
         stockroute.repair_reserved(text, text),
-        stockroute.place_units(text, text, text, bigint, text, jsonb, boolean),
         stockroute.lock_order_stock(text, text),
         stockroute.raise_alert(text, text, text, jsonb),
         stockroute.resolve_alert(text, text, text),

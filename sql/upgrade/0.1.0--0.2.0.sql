@@ -138,8 +138,8 @@ COMMENT ON COLUMN stockroute.profile.allow_pickup_transfer IS
 
 -- Supply and priority -----------------------------------------------------------------
 
--- place_units gains p_nowait, a new argument: the 0.1.0 function goes and
--- sql/50_reconcile.sql creates the new one
+-- place_units goes: backorders and shortfalls are placed by the routing core
+-- (fill_backorders and shortfall_reroute, src/replace.c)
 DROP FUNCTION stockroute.place_units(text, text, text, bigint, text, jsonb);
 
 COMMENT ON COLUMN stockroute.backorder.priority IS

@@ -1,12 +1,13 @@
 -- reconcile: expiry of lapsed holds, invariant 2 verified and repaired with
 -- a drift alert, stale nodes (flagged, out of routing, back on their next
--- event), shortfalls re-routed (held units to other nodes by plan() or
--- greedily, the rest to backorder; committed units left with an alert),
+-- event), shortfalls re-routed (held units placed again by the routing
+-- core, as plan() places them, the rest to backorder; committed units left
+-- with an alert),
 -- backorders filled when stock arrives, low-stock alerts without
 -- duplicates, the run log and summary, the dashboard views,
 -- schedule_jobs()/unschedule_jobs() without pg_cron (SR040), and short lots
--- (held units moved to the node's other lots, then elsewhere; the lot's
--- alert kept while committed units are short, resolved when not).
+-- (held units placed again, the node's other lots included; the lot's alert
+-- kept while committed units are short, resolved when not).
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS stockroute CASCADE;
 CREATE EXTENSION stockroute;
@@ -106,7 +107,8 @@ SELECT order_ref, line_ref, sku, qty, status FROM stockroute.backorder;
 SELECT * FROM pg_temp.res WHERE sku = 'VALVE-9';
 SELECT topic, order_ref, payload - 'backorder_id' - 'reservations' AS payload
   FROM stockroute.outbox WHERE topic = 'backorder' ORDER BY created_at;
--- a hold made with reserve() (no order on file) is placed greedily
+-- a hold made with reserve() (no order on file) is placed by the routing core as if the
+-- order shipped to the node it was held at
 SELECT stockroute.reserve('SO-12', '1', 'PUMP-1', 'A', 3) ->> 'status' AS held;
 INSERT INTO stockroute.stock (node_id, sku, on_hand) VALUES ('B', 'PUMP-1', 5);
 SELECT stockroute.ingest('[{"node_id": "A", "idempotency_key": "a-2", "kind": "count",
@@ -156,8 +158,9 @@ SELECT regexp_replace(pg_temp.err($$SELECT stockroute.unschedule_jobs()$$), 'dat
 SELECT pg_temp.err($$SELECT stockroute.schedule_jobs('')$$);
 
 -- 7. a short lot is handled like a short stock row: its newest held reservations
--- give up the excess, placed first on the node's other unexpired lots (soonest
--- expiry first), then on other nodes; committed ones stay and keep the alert
+-- give up the excess, placed again as plan() places the line (the node's other
+-- unexpired lots are stock like any other: SO-22's unit stays at A in L2, SO-21's
+-- three go to B whole rather than split); committed ones stay and keep the alert
 INSERT INTO stockroute.item (sku, tags) VALUES ('RESIN-5', '{lot_tracked}');
 SELECT stockroute.ingest('[
   {"node_id": "A", "idempotency_key": "r-1", "kind": "receipt", "sku": "RESIN-5", "lot_code": "L1", "qty": 6, "occurred_at": "2026-01-01T03:00:00Z"},

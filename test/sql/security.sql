@@ -367,7 +367,7 @@ GRANT USAGE ON SCHEMA evil TO PUBLIC;
 GRANT SELECT ON evil.stock TO PUBLIC;
 GRANT USAGE ON SEQUENCE evil.hits TO PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA evil TO PUBLIC;
--- a shortfall at B, so that reconcile() re-routes through place_units, plan and reserve
+-- a shortfall at B, so that reconcile() re-routes it through the routing core
 SELECT stockroute.reserve('SO-5', '1', 'V', 'B', 3)->>'status' AS held;
 SELECT pg_temp.ing(jsonb_build_array(jsonb_build_object('node_id', 'B', 'idempotency_key', 'cnt-1',
     'kind', 'count', 'sku', 'V', 'qty', 1, 'occurred_at', '2026-11-22T11:00:00Z')));
