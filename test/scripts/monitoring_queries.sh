@@ -15,20 +15,20 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 yaml=monitoring/queries.yaml
 db=stockroute_monitoring
-role=stockroute_monitor_test
+role=exporter_monitor_test
 work=$(mktemp -d)
 exporter_pid=
 cleanup() {
     [ -n "$exporter_pid" ] && kill "$exporter_pid" 2>/dev/null && wait "$exporter_pid" 2>/dev/null
     rm -rf "$work"
-    dropdb --if-exists $db >/dev/null 2>&1 || true
+    dropdb --if-exists --force $db >/dev/null 2>&1 || true
     psql -X -q -d postgres -c "DROP ROLE IF EXISTS $role" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 q() { psql -X -q -v ON_ERROR_STOP=1 -d $db "$@"; }
 fail() { echo "FAIL: $*"; exit 1; }
 
-dropdb --if-exists $db >/dev/null 2>&1 || true
+dropdb --if-exists --force $db >/dev/null 2>&1 || true
 psql -X -q -d postgres -c "DROP ROLE IF EXISTS $role" >/dev/null 2>&1 || true
 createdb $db
 
