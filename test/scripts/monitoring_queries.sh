@@ -19,7 +19,10 @@ role=exporter_monitor_test
 work=$(mktemp -d)
 exporter_pid=
 cleanup() {
-    [ -n "$exporter_pid" ] && kill "$exporter_pid" 2>/dev/null && wait "$exporter_pid" 2>/dev/null
+    if [ -n "$exporter_pid" ]; then
+        kill "$exporter_pid" 2>/dev/null || true
+        wait "$exporter_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
     dropdb --if-exists --force $db >/dev/null 2>&1 || true
     psql -X -q -d postgres -c "DROP ROLE IF EXISTS $role" >/dev/null 2>&1 || true
