@@ -17,11 +17,11 @@ record_run() {   # rc passed failed name
     record "$2" "$failed" "$4"
 }
 
-# pure-C solver checks: exact references, MILP comparison, fuzzing
-if [ -d test/solver ]; then
-    make -s -C test/solver check > "$out/solver.out" 2>&1; rc=$?
-    cat "$out/solver.out"
-    record_run $rc "$(grep -c '^ok ' "$out/solver.out")" "$(grep -c '^not ok ' "$out/solver.out")" solver
+# pure-C core checks (solver, calendar, cost model): exact references, MILP comparison, fuzzing
+if [ -d test/core ]; then
+    make -s -C test/core check > "$out/core.out" 2>&1; rc=$?
+    cat "$out/core.out"
+    record_run $rc "$(grep -c '^ok ' "$out/core.out")" "$(grep -c '^not ok ' "$out/core.out")" core
 fi
 
 # pg_regress (SQL tests and the pgTAP files in regress form)

@@ -188,7 +188,8 @@ sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 	if (view != NULL)
 		for (i = 0; i < nnodes; i++)
 			if (ops->nodes[i].limited)
-				sr_view_load(view, order_ref, node_ids[i], &ops->nodes[i]);
+				sr_view_load(view, order_ref, node_ids[i], ops->nodes[i].order_counted,
+							 &ops->nodes[i].orders, &ops->nodes[i].units);
 }
 
 bool

@@ -590,28 +590,33 @@ void
 sr_order_keep_lines(SrOrder *o, int n, char **line_refs, char **skus, const int64 *qty)
 {
 	SrOrderLine *kept = palloc0(sizeof(SrOrderLine) * (n > 0 ? n : 1));
+	bool	   *found = palloc0(sizeof(bool) * (n > 0 ? n : 1));
+	int			nkept = 0;
 	int			i;
 	int			j;
 
-	for (i = 0; i < n; i++)
-	{
-		for (j = 0; j < o->nlines; j++)
-			if (strcmp(o->lines[j].line_ref, line_refs[i]) == 0 &&
+	/* the order's own lines, in the order's order (a SKU's units go to its lines in it) */
+	for (j = 0; j < o->nlines; j++)
+		for (i = 0; i < n; i++)
+			if (!found[i] && strcmp(o->lines[j].line_ref, line_refs[i]) == 0 &&
 				strcmp(o->lines[j].sku, skus[i]) == 0)
+			{
+				kept[nkept] = o->lines[j];
+				kept[nkept++].qty = qty[i];
+				found[i] = true;
 				break;
-		if (j < o->nlines)
-			kept[i] = o->lines[j];
-		else
+			}
+	/* then lines the document does not have (held with reserve() alone) */
+	for (i = 0; i < n; i++)
+		if (!found[i])
 		{
-			/* a line the order document does not have (held with reserve()) */
-			kept[i].line_ref = line_refs[i];
-			kept[i].sku = skus[i];
-			kept[i].req.min_shelf_days = -1;
-			kept[i].req.key = "";
+			kept[nkept].line_ref = line_refs[i];
+			kept[nkept].sku = skus[i];
+			kept[nkept].req.min_shelf_days = -1;
+			kept[nkept].req.key = "";
+			kept[nkept++].qty = qty[i];
 		}
-		kept[i].qty = qty[i];
-	}
-	o->nlines = n;
+	o->nlines = nkept;
 	o->lines = kept;
 	build_groups(o);
 }

@@ -90,8 +90,9 @@ extern SrOrder *sr_order_for_sku(const char *sku, Jsonb *ship_to, Jsonb *custome
  * Keep only some lines of an order, with new quantities: line (line_refs[i],
  * skus[i]) gets qty[i] units; the rest of each line's keys, lot requirements
  * among them, stay as the order had them (a line the document lacks, held
- * with reserve() alone, is a plain line of its SKU).  The SKU groups are
- * rebuilt.
+ * with reserve() alone, is a plain line of its SKU, after the order's).
+ * The lines keep the order's own order, in which a SKU's units are spread
+ * over its lines.  The SKU groups are rebuilt.
  */
 extern void sr_order_keep_lines(SrOrder *o, int n, char **line_refs, char **skus,
 								const int64 *qty);

@@ -9,7 +9,6 @@
 
 #include "common/hashfn.h"
 
-#include "operations.h"
 #include "stockview.h"
 
 typedef struct OverlayKey
@@ -200,15 +199,16 @@ sr_view_available(const SrStockView *v, const char *node_id, const char *sku, in
  * from the order_ref remembered here.
  */
 void
-sr_view_load(SrStockView *v, const char *order_ref, const char *node_id, SrNodeOps *n)
+sr_view_load(SrStockView *v, const char *order_ref, const char *node_id,
+			 bool order_counted, int64 *orders, int64 *units)
 {
 	LoadEntry  *e;
 
 	if (v == NULL || v->load == NULL)
 		return;
 	e = load_entry(v, node_id);
-	if (n->order_counted && (e->db_counted == NULL || strcmp(e->db_counted, order_ref) != 0))
+	if (order_counted && (e->db_counted == NULL || strcmp(e->db_counted, order_ref) != 0))
 		e->db_counted = MemoryContextStrdup(v->cxt, order_ref);
-	n->orders += e->orders;
-	n->units += e->units;
+	*orders += e->orders;
+	*units += e->units;
 }

@@ -16,8 +16,6 @@
 
 #include "postgres.h"
 
-#include "operations.h"
-
 typedef struct SrStockView SrStockView;
 
 /* A view in the current memory context; count_load: count taken orders into node load. */
@@ -40,8 +38,11 @@ extern void sr_view_end_plan(SrStockView *v);
 extern int64 sr_view_available(const SrStockView *v, const char *node_id, const char *sku,
 							   int64 available);
 
-/* a limited node's load as read (n), plus what the view counted there */
+/*
+ * A limited node's load today as read (*orders, *units; order_counted: the
+ * counters already have order_ref there), plus what the view counted there.
+ */
 extern void sr_view_load(SrStockView *v, const char *order_ref, const char *node_id,
-						 SrNodeOps *n);
+						 bool order_counted, int64 *orders, int64 *units);
 
 #endif

@@ -25,7 +25,7 @@
 # over 8 kB is its own malloc block, smaller ones share a block) and reads of
 # memory never written; an overrun that stays inside a block is not seen.
 # The solver alone is checked more closely under ASan by its own harness
-# (make -C test/solver asan).  (Preloading the ASan runtime into Debian's
+# (make -C test/core asan).  (Preloading the ASan runtime into Debian's
 # postgres 15 instead hangs it at startup, in bindtextdomain(), before any
 # stockroute code runs.)
 set -euo pipefail

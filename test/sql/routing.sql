@@ -5,7 +5,9 @@
 -- ineligible nodes with their reasons; partial fills and backorders,
 -- max_shipments, ship_complete, need_by; every bad order field with its
 -- SQLSTATE; that plan() writes nothing (it runs in a read-only transaction);
--- allocate()'s reservations, decision, backorders, outbox and idempotency.
+-- allocate()'s reservations, decision, backorders, outbox and idempotency
+-- (keys routing does not read do not make another order; a replay shows each
+-- reservation as it is now).
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS stockroute CASCADE;
 CREATE EXTENSION stockroute;
@@ -283,6 +285,11 @@ SELECT (SELECT count(*) FROM stockroute.reservation) AS reservations,
        (SELECT count(*) FROM stockroute.outbox) AS outbox;
 -- the same order_ref for a different order is refused
 SELECT pg_temp.err($$SELECT stockroute.allocate(pg_temp.o('SO-100', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 31}]'))$$);
+-- ... but keys routing does not read (sent_at, source, a line's note) do not make it another order
+SELECT a->'shipments' = d.output->'shipments' AS same_plan, a->>'attempts' AS attempts
+  FROM (SELECT output FROM stockroute.decision WHERE order_ref = 'SO-100') d,
+       stockroute.allocate(pg_temp.o('SO-100', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 40, "note": "gift"}, {"line_ref": "2", "sku": "PUMP-1", "qty": 3}]')
+                           || '{"sent_at": "2026-11-22T10:00:00Z", "source": "web"}') a;
 SELECT pg_temp.err($$SELECT stockroute.allocate(NULL)$$);
 SELECT pg_temp.err($$SELECT stockroute.allocate('{"lines": []}')$$);
 SELECT pg_temp.err($$SELECT stockroute.allocate(pg_temp.o('SO-101', '[{"line_ref": "1", "sku": "NOPE-0", "qty": 1}]'))$$);
@@ -300,6 +307,14 @@ SELECT a->>'status' AS status, a->'reservations' AS reservations, a->'unfilled' 
 SELECT order_ref, line_ref, sku, qty, status FROM stockroute.backorder ORDER BY order_ref, line_ref;
 SELECT order_ref, count(*) AS reservations, sum(qty) AS units
   FROM stockroute.reservation GROUP BY order_ref ORDER BY order_ref;
+-- a released order: allocate() again returns its decision with each
+-- reservation as it is now (released), and holds nothing anew
+SELECT stockroute.release('SO-102') ->> 'released' AS released;
+SELECT r->>'node_id' AS node_id, r->>'qty' AS qty, r->>'status' AS status
+  FROM jsonb_array_elements(stockroute.allocate(pg_temp.o('SO-102',
+        '[{"line_ref": "1", "sku": "VALVE-9", "qty": 10}, {"line_ref": "2", "sku": "PUMP-1", "qty": 5}]'))
+        -> 'reservations') r;
+SELECT count(*) AS active FROM stockroute.reservation WHERE order_ref = 'SO-102' AND status = 'held';
 -- invariant 2 still holds everywhere
 SELECT count(*) AS mismatches
   FROM stockroute.stock s

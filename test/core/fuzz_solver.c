@@ -6,7 +6,7 @@
  * The solver must return an error code or a result whose allocations stay in
  * range; AddressSanitizer and UBSan catch everything else.
  *
- *   make -C test/solver fuzz            (needs clang)
+ *   make -C test/core fuzz            (needs clang)
  */
 #include <stdint.h>
 #include <stdlib.h>
