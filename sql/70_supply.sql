@@ -521,9 +521,11 @@ COMMENT ON FUNCTION stockroute.preempt_base(text, text[], integer) IS
 -- Take what a plan made against preempt_base needs beyond real stock from
 -- the lowest-priority, newest holds at each node; the orders that lose units
 -- are backordered with their original order document and told through the
--- outbox.  The caller holds every stock row of the SKUs.  Returns the pieces
--- taken.
-CREATE OR REPLACE FUNCTION stockroute.preempt_take(order_ref text, priority integer, plan jsonb)
+-- outbox.  The plan comes as its shipment lines (node_ids[i] ships qtys[i]
+-- units of skus[i]).  The caller holds every stock row of the SKUs.  Returns
+-- the pieces taken.
+CREATE OR REPLACE FUNCTION stockroute.preempt_take(order_ref text, priority integer,
+                                                   node_ids text[], skus text[], qtys bigint[])
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -532,7 +534,9 @@ AS $$
 DECLARE
     p_order_ref ALIAS FOR $1;
     p_priority  ALIAS FOR $2;
-    p_plan      ALIAS FOR $3;
+    p_nodes     ALIAS FOR $3;
+    p_skus      ALIAS FOR $4;
+    p_qtys      ALIAS FOR $5;
     t           record;
     v           record;
     h           record;
@@ -544,9 +548,8 @@ DECLARE
 BEGIN
     FOR t IN
         SELECT n.node_id, n.sku, n.qty - s.available AS short
-          FROM (SELECT sh ->> 'node_id' AS node_id, l ->> 'sku' AS sku, sum((l ->> 'qty')::bigint) AS qty
-                  FROM jsonb_array_elements(p_plan -> 'shipments') sh,
-                       jsonb_array_elements(sh -> 'lines') l
+          FROM (SELECT u.node_id, u.sku, sum(u.qty) AS qty
+                  FROM unnest(p_nodes, p_skus, p_qtys) AS u(node_id, sku, qty)
                  GROUP BY 1, 2) n
           JOIN stockroute.stock s ON s.node_id = n.node_id AND s.sku = n.sku
          WHERE n.qty > s.available
@@ -626,9 +629,10 @@ BEGIN
     -- its plan (reserved right after this returns), then tell the outbox
     FOR bo IN
         WITH u AS (
-            SELECT l ->> 'sku' AS sku, jsonb_object_agg(sh ->> 'node_id', (l ->> 'qty')::bigint) AS taken
-              FROM jsonb_array_elements(p_plan -> 'shipments') sh,
-                   jsonb_array_elements(sh -> 'lines') l
+            SELECT x.sku, jsonb_object_agg(x.node_id, x.qty) AS taken
+              FROM (SELECT y.sku, y.node_id, sum(y.qty) AS qty
+                      FROM unnest(p_nodes, p_skus, p_qtys) AS y(node_id, sku, qty)
+                     GROUP BY 1, 2) x
              GROUP BY 1)
         UPDATE stockroute.backorder b
            SET promised_on = stockroute.promise_date(b.sku, b.priority, b.qty, b.created_at, b.backorder_id,
@@ -647,7 +651,7 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION stockroute.preempt_take(text, integer, jsonb) IS
+COMMENT ON FUNCTION stockroute.preempt_take(text, integer, text[], text[], bigint[]) IS
     'Internal: release the units a plan needs beyond available from the lowest-priority, newest unexpired holds of lower-priority orders (SKIP LOCKED), backorder those orders with their original order document, tell the outbox; returns the pieces taken';
 
 -- Simulation and replay (C, src/simulate.c) -------------------------------------

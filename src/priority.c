@@ -88,37 +88,27 @@ empty_array(Jsonb *j)
 	return !JB_ROOT_IS_ARRAY(j) || JB_ROOT_COUNT(j) == 0;
 }
 
-/* what the plan takes per shipment: {"shipments": [{"node_id", "lines": [{"sku", "qty"}]}]} */
-static Jsonb *
-plan_takes(const SrPlan *p)
+/* the plan's shipment lines as arrays: node_ids, skus, qtys */
+static void
+plan_takes(const SrPlan *p, Datum *args)
 {
-	StringInfoData b;
+	SrArray		nodes,
+				skus,
+				qtys;
 	int			i;
 
-	initStringInfo(&b);
-	appendStringInfoString(&b, "{\"shipments\":[");
+	sr_array_init(&nodes, p->nship);
+	sr_array_init(&skus, p->nship);
+	sr_array_init(&qtys, p->nship);
 	for (i = 0; i < p->nship; i++)
 	{
-		bool		first_of_node = i == 0 || p->ship[i - 1].node != p->ship[i].node;
-
-		if (first_of_node)
-		{
-			if (i > 0)
-				appendStringInfoString(&b, "]},");
-			appendStringInfoString(&b, "{\"node_id\":");
-			escape_json(&b, p->net.nodes[p->ship[i].node].node_id);
-			appendStringInfoString(&b, ",\"lines\":[");
-		}
-		else
-			appendStringInfoChar(&b, ',');
-		appendStringInfoString(&b, "{\"sku\":");
-		escape_json(&b, p->order->lines[p->ship[i].line].sku);
-		appendStringInfo(&b, ",\"qty\":" INT64_FORMAT "}", p->ship[i].qty);
+		sr_array_text(&nodes, p->net.nodes[p->ship[i].node].node_id);
+		sr_array_text(&skus, p->order->lines[p->ship[i].line].sku);
+		sr_array_int8(&qtys, p->ship[i].qty);
 	}
-	if (p->nship > 0)
-		appendStringInfoString(&b, "]}");
-	appendStringInfoString(&b, "]}");
-	return sr_json_to_jsonb(&b);
+	args[0] = sr_array_get(&nodes, TEXTOID);
+	args[1] = sr_array_get(&skus, TEXTOID);
+	args[2] = sr_array_get(&qtys, INT8OID);
 }
 
 SrPlan *
@@ -126,7 +116,7 @@ sr_preempt(SrPlan *plan, const SrRouteRequest *rq)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	SrOrder    *o = plan->order;
-	Datum		args[3];
+	Datum		args[5];
 	bool		isnull;
 	int32		priority;
 	Jsonb	   *base;
@@ -143,7 +133,7 @@ sr_preempt(SrPlan *plan, const SrRouteRequest *rq)
 		Oid			t1[1] = {JSONBOID};
 		Oid			t3[3] = {TEXTOID, TEXTARRAYOID, INT4OID};
 		Oid			tl[1] = {TEXTARRAYOID};
-		Oid			tt[3] = {TEXTOID, INT4OID, JSONBOID};
+		Oid			tt[5] = {TEXTOID, INT4OID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
 
 		plan_priority = sr_prepare_kept("SELECT stockroute.order_priority($1)", 1, t1);
 		plan_base = sr_prepare_kept("SELECT stockroute.preempt_base($1, $2, $3)", 3, t3);
@@ -153,7 +143,7 @@ sr_preempt(SrPlan *plan, const SrRouteRequest *rq)
 									"   ORDER BY s.node_id, s.sku"
 									"     FOR NO KEY UPDATE OF s) l",
 									1, tl);
-		plan_take = sr_prepare_kept("SELECT stockroute.preempt_take($1, $2, $3)", 3, tt);
+		plan_take = sr_prepare_kept("SELECT stockroute.preempt_take($1, $2, $3, $4, $5)", 5, tt);
 	}
 
 	/* 1. is there anything of lower priority to take? */
@@ -204,7 +194,7 @@ sr_preempt(SrPlan *plan, const SrRouteRequest *rq)
 
 	/* 4. take it */
 	args[1] = Int32GetDatum(priority);
-	args[2] = JsonbPGetDatum(plan_takes(plan2));
+	plan_takes(plan2, &args[2]);
 	taken = spi_jsonb(plan_take, args, "preemption");
 	MemoryContextSwitchTo(cxt);
 	if (!empty_array(taken))

@@ -57,7 +57,7 @@ SELECT p.oid::regprocedure AS granted_to_no_role
                       AND a.grantee IN (0, 'stockroute_admin'::regrole, 'stockroute_app'::regrole,
                                         'stockroute_node'::regrole))
    AND p.oid NOT IN ('stockroute.create_roles()'::regprocedure,
-                     'stockroute.preempt_take(text, integer, jsonb)'::regprocedure)
+                     'stockroute.preempt_take(text, integer, text[], text[], bigint[])'::regprocedure)
  ORDER BY p.oid::regprocedure::text;
 
 -- who may execute what
