@@ -14,9 +14,9 @@ CREATE OR REPLACE FUNCTION stockroute.stock_guard() RETURNS trigger
     AS 'MODULE_PATHNAME', 'stock_guard' LANGUAGE C;
 
 COMMENT ON FUNCTION stockroute.reservation_guard() IS
-    'Trigger: legal reservation status moves only, identity columns frozen, default expiry and timestamps';
+    'Trigger: a new reservation is held (other statuses only while stockroute.restoring), legal status moves only, identity columns frozen, default expiry and timestamps';
 COMMENT ON FUNCTION stockroute.reservation_apply() IS
-    'Trigger: moves active reservation quantity into stock.reserved and lot.reserved, refusing any increase available stock does not cover';
+    'Trigger: moves active reservation quantity into stock.reserved and lot.reserved, refusing any increase at a node that is not active or that available stock does not cover once the stock row''s lapsed holds are expired';
 COMMENT ON FUNCTION stockroute.stock_guard() IS
     'Trigger: stock.reserved and lot.reserved are written only by reservation triggers';
 

@@ -78,14 +78,14 @@ BEGIN
     -- probe per row (however large stock is)
     PERFORM 1
        FROM (SELECT DISTINCT r.node_id, r.sku FROM stockroute.reservation r
-              WHERE r.status = 'held' AND r.expires_at < now()
+              WHERE r.status = 'held' AND r.expires_at <= now()
               ORDER BY 1, 2) x
       CROSS JOIN LATERAL (SELECT 1 FROM stockroute.stock s
                            WHERE s.node_id = x.node_id AND s.sku = x.sku
                              FOR NO KEY UPDATE OF s) l;
     WITH x AS (
         UPDATE stockroute.reservation r SET status = 'expired'
-         WHERE r.status = 'held' AND r.expires_at < now()
+         WHERE r.status = 'held' AND r.expires_at <= now()
         RETURNING r.order_ref, r.line_ref, r.sku, r.node_id, r.qty),
     o AS (
         INSERT INTO stockroute.outbox (topic, order_ref, payload)

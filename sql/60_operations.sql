@@ -88,7 +88,7 @@ SELECT n.node_id, n.name, n.status, n.stale,
         SELECT count(DISTINCT e.order_ref) FILTER (WHERE e.day = t.today) AS orders_today,
                coalesce(sum(e.qty) FILTER (WHERE e.day = t.today), 0) AS units_today,
                count(DISTINCT (e.day, e.order_ref)) FILTER (WHERE e.order_ref IS NOT NULL) AS orders_7d
-          FROM (SELECT (stockroute.routing_now() AT TIME ZONE n.timezone)::date AS today) t
+          FROM (SELECT (pg_catalog.now() AT TIME ZONE n.timezone)::date AS today) t
           LEFT JOIN stockroute.node_load_entry e
             ON e.node_id = n.node_id AND e.day > t.today - 7 AND e.day <= t.today) ld
   CROSS JOIN LATERAL (
@@ -98,4 +98,4 @@ SELECT n.node_id, n.name, n.status, n.stale,
          WHERE x.node_id = n.node_id AND x.created_at > pg_catalog.now() - interval '7 days') rj;
 
 COMMENT ON VIEW stockroute.node_health IS
-    'Per node: status, stale, routable, last event, event lag (received_at - occurred_at) p50/p95 over the last hour, missing seqs, open alerts; daily limits, orders and units given today (its local day at the routing clock) and the share of the tighter limit used; rejections in the last 24 hours and 7 days and their share of the orders given to the node in its last 7 days';
+    'Per node: status, stale, routable, last event, event lag (received_at - occurred_at) p50/p95 over the last hour, missing seqs, open alerts; daily limits, orders and units given today (its local day by the real clock, as the limits count it) and the share of the tighter limit used; rejections in the last 24 hours and 7 days and their share of the orders given to the node in its last 7 days';

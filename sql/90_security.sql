@@ -59,21 +59,30 @@ BEGIN
                 USING ERRCODE = 'insufficient_privilege',
                       HINT = 'Run SELECT stockroute.create_roles() as a superuser or a role with CREATEROLE.';
         END IF;
-        -- static statements, one per role: no SQL is built from strings
-        IF r.name = 'stockroute_admin' THEN
-            CREATE ROLE stockroute_admin NOLOGIN;
-            COMMENT ON ROLE stockroute_admin IS
-                'stockroute: master data, rules, profiles, node mapping, ingest for any node, reconciliation jobs';
-        ELSIF r.name = 'stockroute_app' THEN
-            CREATE ROLE stockroute_app NOLOGIN;
-            COMMENT ON ROLE stockroute_app IS
-                'stockroute: plan, allocate, reserve, commit, release, fulfill, reading every table and view';
-        ELSE
-            CREATE ROLE stockroute_node NOLOGIN;
-            COMMENT ON ROLE stockroute_node IS
-                'stockroute: ingest and read stock, lots and events of the nodes stockroute.node_role maps the member to';
-        END IF;
-        result := result || jsonb_build_object(r.name, 'created');
+        -- static statements, one per role: no SQL is built from strings.
+        -- Another database's CREATE EXTENSION may be making the same role
+        -- right now (no lock spans databases): CREATE ROLE then waits for
+        -- it and fails with a unique violation once it commits, or with
+        -- duplicate_object when it committed first.  Either way the role
+        -- exists, as that transaction made it, and is granted below.
+        BEGIN
+            IF r.name = 'stockroute_admin' THEN
+                CREATE ROLE stockroute_admin NOLOGIN;
+                COMMENT ON ROLE stockroute_admin IS
+                    'stockroute: master data, rules, profiles, node mapping, ingest for any node, reconciliation jobs';
+            ELSIF r.name = 'stockroute_app' THEN
+                CREATE ROLE stockroute_app NOLOGIN;
+                COMMENT ON ROLE stockroute_app IS
+                    'stockroute: plan, allocate, reserve, commit, release, fulfill, reading every table and view';
+            ELSE
+                CREATE ROLE stockroute_node NOLOGIN;
+                COMMENT ON ROLE stockroute_node IS
+                    'stockroute: ingest and read stock, lots and events of the nodes stockroute.node_role maps the member to';
+            END IF;
+            result := result || jsonb_build_object(r.name, 'created');
+        EXCEPTION WHEN unique_violation OR duplicate_object THEN
+            result := result || jsonb_build_object(r.name, 'exists');
+        END;
     END LOOP;
 
     -- 2. their privileges (GRANT is idempotent)

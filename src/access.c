@@ -1,5 +1,5 @@
 /*
- * access.c — which nodes a role may see and feed (issue 6).
+ * access.c — which nodes a role may see and feed.
  *
  * stockroute.node_role maps a role (a login role or a group) to the nodes it
  * speaks for.  From it and the three roles of sql/90_security.sql:
@@ -44,7 +44,8 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "stockroute.h"
+#include "access.h"
+#include "limits.h"
 
 struct SrNodeScope
 {

@@ -24,10 +24,11 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
+#include "errcodes.h"
 #include "guc.h"
 #include "json.h"
+#include "limits.h"
 #include "solve.h"
-#include "stockroute.h"
 
 typedef struct SplitRow
 {
@@ -313,7 +314,7 @@ aggregate_transition(PG_FUNCTION_ARGS)
 
 	if (st == NULL)
 		st = state_new(aggctx);
-	sr_check_candidates((int64) st->nrows + 1, NULL);	/* hostile input (issue 6) */
+	sr_check_candidates((int64) st->nrows + 1, NULL);	/* hostile input: bounded groups */
 	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
 	{
 		Jsonb	   *profile = PG_GETARG_JSONB_P(2);

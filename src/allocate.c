@@ -45,13 +45,14 @@
 #include "utils/resowner.h"
 
 #include "allocate.h"
+#include "errcodes.h"
 #include "guc.h"
 #include "json.h"
 #include "order.h"
+#include "prepared.h"
 #include "priority.h"
 #include "route.h"
 #include "solve.h"
-#include "stockroute.h"
 
 static SPIPlanPtr plan_lock_order = NULL;
 static SPIPlanPtr plan_replay = NULL;

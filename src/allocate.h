@@ -10,8 +10,8 @@
 #include "utils/jsonb.h"
 
 #include "order.h"
+#include "prepared.h"
 #include "route.h"
-#include "stockroute.h"
 
 /* transaction-level lock on an order_ref: one allocate() or reject() at a time */
 extern void sr_lock_order(const char *order_ref);

@@ -4,8 +4,10 @@
  * daily_unit_limit (docs/routing.md, "Capacity").
  *
  * Every held, committed or fulfilled reservation has one node_load_entry: the
- * node's local day (its timezone, at the routing clock) its units count
- * against.  A statement that inserts active reservations adds entries; one
+ * node's local day (its timezone) its units count against, at the
+ * transaction's real start time.  Never at the routing clock
+ * (stockroute.now): any session may set that, and a limit a session could
+ * move to another day would limit nothing.  A statement that inserts active reservations adds entries; one
  * that releases or expires them removes theirs, one that resizes them
  * resizes theirs; fulfilment keeps them.  A node with a limit (or one that
  * already has a counter row for the day) also has its node_load row updated,
@@ -24,6 +26,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -35,8 +38,8 @@
 #include "utils/tuplestore.h"
 #include "utils/uuid.h"
 
-#include "guc.h"
-#include "stockroute.h"
+#include "errcodes.h"
+#include "prepared.h"
 
 static SPIPlanPtr plan_add = NULL;
 static SPIPlanPtr plan_drop = NULL;
@@ -468,7 +471,7 @@ capacity_count(PG_FUNCTION_ARGS)
 			if (SPI_connect() != SPI_OK_CONNECT)
 				elog(ERROR, "SPI_connect failed");
 			connected = true;
-			clock = sr_routing_now();
+			clock = GetCurrentTransactionStartTimestamp();
 		}
 		if (insert)
 			count_added(slot, &col, clock, &ch);

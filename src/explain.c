@@ -17,7 +17,6 @@
 
 #include "guc.h"
 #include "json.h"
-#include "stockroute.h"
 
 /* a scalar as text: strings bare, numbers as stored; NULL if absent */
 static char *

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "access/xact.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -17,10 +18,10 @@
 
 #include "compat.h"
 #include "guc.h"
-#include "stockroute.h"
 
 /* reservations */
 int			stockroute_default_hold_ttl = 900;
+bool		stockroute_restoring = false;
 
 /* routing */
 int			stockroute_max_candidates = 50000;
@@ -107,6 +108,13 @@ sr_define_gucs(void)
 							900, 1, 30 * 24 * 3600,
 							PGC_USERSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("stockroute.restoring",
+							 "Accept reservations in the status they were dumped in, while a dump is restored.",
+							 "Set it for pg_restore of a dump (PGOPTIONS='-c stockroute.restoring=on'). Otherwise a new reservation must be held.",
+							 &stockroute_restoring,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 	DefineCustomIntVariable("stockroute.max_candidates",
 							"Most candidates one plan may weigh.",
 							"A candidate is a node that can give units of an order line: for plan() and allocate() a stock row of the order's SKUs, for split_plan an input row of one group. More are refused with SQLSTATE 54000.",

@@ -9,6 +9,7 @@
 #include "datatype/timestamp.h"
 
 extern int	stockroute_default_hold_ttl;	/* seconds */
+extern bool stockroute_restoring;	/* a dump is being restored (src/reservation.c) */
 extern int	stockroute_max_candidates;
 extern int	stockroute_max_order_lines;
 extern int	stockroute_allocate_retries;

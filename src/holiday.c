@@ -26,7 +26,7 @@
 #include "utils/timestamp.h"
 
 #include "holiday.h"
-#include "stockroute.h"
+#include "prepared.h"
 
 /* the first window: a month covers the usual handling + transit + weekends */
 #define SR_FIRST_SPAN	31

@@ -1,5 +1,5 @@
 /*
- * ingest.c — inventory sync (issue 5): ingest(events jsonb), the sync GUCs
+ * ingest.c — inventory sync: ingest(events jsonb)
  * and a timestamp parser that says "no" instead of raising.
  *
  * ingest() applies a batch of location events (docs/sync.md).  The batch is
@@ -63,8 +63,10 @@
 #include "utils/uuid.h"
 #include "utils/varlena.h"
 
+#include "access.h"
 #include "guc.h"
-#include "stockroute.h"
+#include "limits.h"
+#include "prepared.h"
 
 
 
@@ -690,7 +692,7 @@ check_event(Batch *b, Event *e, char **nodes, int nnodes)
 	else if (e->key == NULL || e->key[0] == '\0')
 		e->error = psprintf("idempotency_key must be a non-empty string, got %s",
 							SHOWN("idempotency_key"));
-	/* hostile input (issue 6): a key this long would fail the batch in the index */
+	/* hostile input: a key this long would fail the batch in the index */
 	else if (strlen(e->key) > SR_MAX_IDENT_BYTES)
 		e->error = psprintf("idempotency_key must be at most %d bytes long, got %zu bytes",
 							SR_MAX_IDENT_BYTES, strlen(e->key));
@@ -2423,7 +2425,7 @@ ingest_events(PG_FUNCTION_ARGS)
 	parse_events(&b, events);
 
 	/*
-	 * security (issue 6, src/access.c): a caller that is not an
+	 * security (src/access.c): a caller that is not an
 	 * administrator may send events only for the nodes stockroute.node_role
 	 * maps it to: 42501 naming the first other node, before anything is
 	 * recorded.  ingest() runs as its owner, who bypasses row-level

@@ -4,8 +4,11 @@
  */
 #include "postgres.h"
 
+#include "fmgr.h"
+#include "utils/builtins.h"
+
 #include "guc.h"
-#include "stockroute.h"
+#include "limits.h"
 
 void
 sr_check_ident_length(const char *what, const char *value)
@@ -36,4 +39,22 @@ sr_check_candidates(int64 n, const char *order_ref)
 			 errmsg("split_plan group has more than stockroute.max_candidates (%d) candidate rows",
 					stockroute_max_candidates),
 			 errhint("Narrow the query, or raise stockroute.max_candidates.")));
+}
+
+char *
+sr_required_text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	char	   *s;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (s[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", name)));
+	sr_check_ident_length(name, s);	/* hostile input: bounded identifiers */
+	return s;
 }

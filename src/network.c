@@ -18,11 +18,12 @@
 #include "utils/timestamp.h"
 
 #include "costmodel.h"
+#include "errcodes.h"
 #include "holiday.h"
 #include "network.h"
 #include "order.h"
+#include "prepared.h"
 #include "products.h"
-#include "stockroute.h"
 #include "stockview.h"
 
 static SPIPlanPtr plan_profile = NULL;

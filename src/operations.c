@@ -19,10 +19,11 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
-#include "operations.h"
+#include "errcodes.h"
 #include "guc.h"
+#include "operations.h"
+#include "prepared.h"
 #include "stockview.h"
-#include "stockroute.h"
 
 static SPIPlanPtr plan_ops = NULL;
 static SPIPlanPtr plan_pickup = NULL;

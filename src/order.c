@@ -16,13 +16,14 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
+#include "errcodes.h"
 #include "guc.h"
 #include "json.h"
+#include "limits.h"
 #include "order.h"
 #include "products.h"
 #include "rules.h"
 #include "solver.h"
-#include "stockroute.h"
 
 
 

@@ -8,13 +8,13 @@
  * as arrays (unnest), never as a document for SQL to take apart.
  */
 #include "postgres.h"
+#include "prepared.h"
 
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
-#include "stockroute.h"
 
 static SPIPlanPtr
 prepare_kept(const char *sql, int nargs, Oid *argtypes, int cursor_options)

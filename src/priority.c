@@ -43,9 +43,9 @@
 #include "guc.h"
 #include "json.h"
 #include "order.h"
+#include "prepared.h"
 #include "priority.h"
 #include "route.h"
-#include "stockroute.h"
 #include "stockview.h"
 
 static SPIPlanPtr plan_priority = NULL;

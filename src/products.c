@@ -34,9 +34,10 @@
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 
+#include "errcodes.h"
 #include "json.h"
+#include "prepared.h"
 #include "products.h"
-#include "stockroute.h"
 
 /* the most days a shelf-life requirement may ask for (100 years) */
 #define MAX_SHELF_DAYS 36500

@@ -39,10 +39,12 @@
 #include "utils/timestamp.h"
 
 #include "allocate.h"
+#include "errcodes.h"
 #include "json.h"
+#include "limits.h"
 #include "order.h"
+#include "prepared.h"
 #include "route.h"
-#include "stockroute.h"
 
 static SPIPlanPtr plan_state = NULL;
 static SPIPlanPtr plan_lock = NULL;
@@ -242,9 +244,9 @@ operations_reject(PG_FUNCTION_ARGS)
 	StringInfoData b;
 	Jsonb	   *out;
 
-	order_ref = required_text_arg(fcinfo, 0, "order_ref");
-	node_id = required_text_arg(fcinfo, 1, "node_id");
-	reason = required_text_arg(fcinfo, 2, "reason");
+	order_ref = sr_required_text_arg(fcinfo, 0, "order_ref");
+	node_id = sr_required_text_arg(fcinfo, 1, "node_id");
+	reason = sr_required_text_arg(fcinfo, 2, "reason");
 	if (PG_ARGISNULL(3))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -37,9 +37,10 @@
 
 #include "allocate.h"
 #include "json.h"
+#include "limits.h"
 #include "order.h"
+#include "prepared.h"
 #include "route.h"
-#include "stockroute.h"
 
 static SPIPlanPtr plan_fill_select = NULL;
 static SPIPlanPtr plan_fill_lock = NULL;
@@ -414,8 +415,8 @@ stockroute_shortfall_reroute(PG_FUNCTION_ARGS)
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;
 	MemoryContext per;
-	char	   *node_id = required_text_arg(fcinfo, 0, "node_id");
-	char	   *sku = required_text_arg(fcinfo, 1, "sku");
+	char	   *node_id = sr_required_text_arg(fcinfo, 0, "node_id");
+	char	   *sku = sr_required_text_arg(fcinfo, 1, "sku");
 	char	   *lot_code = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	int64		excess = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3);
 	int64		on_hand = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4);

@@ -4,25 +4,34 @@
  * Owns invariants 1-3 of DESIGN.md, enforced by trigger functions so that no
  * caller, whatever path it takes, can break them:
  *
- *   reservation_guard   BEFORE INSERT/UPDATE/DELETE on reservation: legal
- *                       status moves only, identity columns frozen, default
- *                       expiry of held rows, timestamps.
+ *   reservation_guard   BEFORE INSERT/UPDATE/DELETE on reservation: a new
+ *                       reservation is held, status moves only along the
+ *                       arrows, identity columns frozen, default expiry of
+ *                       held rows, timestamps.
  *   reservation_apply   AFTER INSERT/UPDATE on reservation: moves the change
  *                       in active quantity into stock.reserved (and
  *                       lot.reserved), refusing any increase that the node's
- *                       available stock does not cover.  The check and the
- *                       increment are one UPDATE of the stock row, so the row
- *                       lock makes the decision atomic: in READ COMMITTED the
- *                       UPDATE re-reads the newest row version after waiting,
- *                       in REPEATABLE READ and SERIALIZABLE a concurrent
- *                       change raises a serialization failure.  Either way no
- *                       unit is promised twice.
+ *                       available stock does not cover or that a node not
+ *                       active would take.  The check and the increment are
+ *                       one UPDATE of the stock row, so the row lock makes
+ *                       the decision atomic: in READ COMMITTED the UPDATE
+ *                       re-reads the newest row version after waiting, in
+ *                       REPEATABLE READ and SERIALIZABLE a concurrent change
+ *                       raises a serialization failure.  Either way no unit
+ *                       is promised twice.  An increase the row cannot cover
+ *                       first expires the row's lapsed holds (held past
+ *                       expires_at, by the real clock), as reconcile() would,
+ *                       and is checked again: a lapsed hold blocks nothing.
  *   stock_guard         BEFORE INSERT/UPDATE on stock and lot: `reserved` is
  *                       written only by reservation_apply.
  *
  * AFTER rather than BEFORE for the stock change because BEFORE ROW INSERT
  * triggers also fire for rows that INSERT ... ON CONFLICT DO NOTHING then
  * skips, which is exactly how reserve() makes retries idempotent.
+ *
+ * stockroute.restoring (superuser only) is for loading a dump: rows come back
+ * in the status they were dumped in, as they were (no node status check, no
+ * expiry); active ones still re-add themselves to stock.reserved, checked.
  */
 #include "postgres.h"
 
@@ -37,8 +46,10 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "errcodes.h"
 #include "guc.h"
-#include "stockroute.h"
+#include "limits.h"
+#include "prepared.h"
 
 typedef enum ResStatus
 {
@@ -67,6 +78,9 @@ static SPIPlanPtr plan_find_key = NULL;
 static SPIPlanPtr plan_validate = NULL;
 static SPIPlanPtr plan_insert = NULL;
 static SPIPlanPtr plan_lock_stock = NULL;
+static SPIPlanPtr plan_expire = NULL;
+static SPIPlanPtr plan_stock_reread = NULL;
+static SPIPlanPtr plan_lot_reread = NULL;
 
 static inline bool
 status_is_active(ResStatus s)
@@ -79,6 +93,12 @@ parse_status(const char *s)
 {
 	size_t		i;
 
+	/* the column is NOT NULL, but BEFORE triggers run ahead of that check */
+	if (s == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("column \"status\" of a reservation must not be null"),
+				 errhint("A reservation is held, committed, fulfilled, released or expired.")));
 	for (i = 0; i < lengthof(status_names); i++)
 		if (strcmp(s, status_names[i]) == 0)
 			return (ResStatus) i;
@@ -258,9 +278,9 @@ reservation_guard(PG_FUNCTION_ARGS)
 	HeapTuple	oldtup;
 	ResStatus	from;
 	ResStatus	to;
-	int			cols[3];
-	Datum		vals[3];
-	bool		nulls[3] = {false, false, false};
+	int			cols[4];
+	Datum		vals[4];
+	bool		nulls[4] = {false, false, false, false};
 	int			ncols = 0;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 
@@ -286,6 +306,44 @@ reservation_guard(PG_FUNCTION_ARGS)
 
 		newtup = trigdata->tg_trigtuple;
 		to = parse_status(text_col(newtup, desc, "status"));
+
+		/*
+		 * Invariant 3 from the first row version on: a reservation is
+		 * created held, through the stock check, and reaches any other
+		 * status only along the arrows.  A row inserted committed, fulfilled,
+		 * released or expired would record a promise or a shipment that never
+		 * went through them.  Only a restore brings such rows back.
+		 */
+		if (to != RS_HELD && !stockroute_restoring)
+		{
+			char	   *order_ref = text_col(newtup, desc, "order_ref");
+
+			ereport(ERROR,
+					(errcode(ERRCODE_SR_INVALID_TRANSITION),
+					 errmsg("a new reservation of order \"%s\" cannot be %s",
+							order_ref ? order_ref : "", status_names[to]),
+					 errdetail("Reservations are created held; only held -> committed -> fulfilled, held or committed -> released and held -> expired move them on."),
+					 errhint("Reserve with stockroute.reserve() or allocate(), then commit(), fulfill() or release(); a restore of a dump sets stockroute.restoring.")));
+		}
+
+		/* a new hold has not been committed or closed, whatever the row says */
+		if (to == RS_HELD && !stockroute_restoring)
+		{
+			static const char *const unset[] = {"committed_at", "closed_at"};
+			size_t		i;
+
+			for (i = 0; i < lengthof(unset); i++)
+			{
+				(void) heap_getattr(newtup, attnum_of(desc, unset[i]), desc, &isnull);
+				if (!isnull)
+				{
+					cols[ncols] = attnum_of(desc, unset[i]);
+					nulls[ncols] = true;
+					vals[ncols++] = (Datum) 0;
+				}
+			}
+		}
+
 		(void) heap_getattr(newtup, attnum_of(desc, "expires_at"), desc, &isnull);
 		if (to == RS_HELD && isnull)
 		{
@@ -368,13 +426,75 @@ reservation_guard(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Expire the lapsed holds of one stock row: held reservations of (node_id,
+ * sku), any lot, whose expires_at has passed by the real clock (now(), the
+ * transaction's start, as commit() judges a hold lapsed).  Exactly what
+ * step 1 of reconcile() does to them: status expired (the triggers give back
+ * their units and their daily capacity) and one outbox message per order,
+ * topic release with reason "expired".  The caller holds the stock row's
+ * lock.  Rows written by the statement being checked (`self`'s xmin and
+ * command id) are left alone: their own triggers are still to fire, and a
+ * statement's rows are counted as the statement wrote them.  Returns how
+ * many holds it expired.
+ */
+static int64
+expire_lapsed_holds(const char *node_id, const char *sku, HeapTuple self)
+{
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	bool		isnull;
+
+	if (plan_expire == NULL)
+	{
+		Oid			types[4] = {TEXTOID, TEXTOID, XIDOID, CIDOID};
+
+		plan_expire = sr_prepare_kept(
+									  "WITH x AS ("
+									  "  UPDATE stockroute.reservation r SET status = 'expired'"
+									  "   WHERE r.node_id = $1 AND r.sku = $2 AND r.status = 'held'"
+									  "     AND r.expires_at <= pg_catalog.now()"
+									  "     AND ($3 IS NULL OR NOT (r.xmin = $3 AND r.cmin = $4))"
+									  "  RETURNING r.order_ref, r.line_ref, r.sku, r.node_id, r.qty),"
+									  " o AS ("
+									  "  INSERT INTO stockroute.outbox (topic, order_ref, payload)"
+									  "  SELECT 'release', x.order_ref,"
+									  "         pg_catalog.jsonb_build_object('order_ref', x.order_ref, 'reason', 'expired',"
+									  "           'lines', pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+									  "                      'line_ref', x.line_ref, 'sku', x.sku, 'node_id', x.node_id, 'qty', x.qty)"
+									  "                    ORDER BY x.line_ref, x.node_id))"
+									  "    FROM x GROUP BY x.order_ref"
+									  "  RETURNING 1)"
+									  "SELECT pg_catalog.count(*) FROM x",
+									  4, types);
+	}
+	args[0] = CStringGetTextDatum(node_id);
+	args[1] = CStringGetTextDatum(sku);
+	if (self != NULL)
+	{
+		args[2] = TransactionIdGetDatum(HeapTupleHeaderGetRawXmin(self->t_data));
+		args[3] = CommandIdGetDatum(HeapTupleHeaderGetRawCommandId(self->t_data));
+	}
+	else
+	{
+		args[2] = args[3] = (Datum) 0;
+		nulls[2] = nulls[3] = 'n';
+	}
+	if (SPI_execute_plan(plan_expire, args, nulls, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "stockroute: expiry of lapsed holds failed");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
  * Apply a change of reserved (and a consumption of on_hand, for fulfilment)
  * to one stock row, or one lot row when lot_code is set.  With delta > 0 the
- * row must have the units available after the change.
+ * node must be active and the row must have the units available after the
+ * change, once its lapsed holds are expired.  `self` is the reservation row
+ * being applied.
  */
 static void
 apply_to_stock(const char *node_id, const char *sku, const char *lot_code,
-			   int64 delta, int64 consume)
+			   int64 delta, int64 consume, HeapTuple self)
 {
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
@@ -396,8 +516,14 @@ apply_to_stock(const char *node_id, const char *sku, const char *lot_code,
 											"   SET reserved = reserved + $3, on_hand = on_hand - $4,"
 											"       updated_at = pg_catalog.now()"
 											" WHERE node_id = $1 AND sku = $2"
-											" RETURNING on_hand, reserved, safety_stock",
+											" RETURNING on_hand, reserved, safety_stock,"
+											"           CASE WHEN $3 > 0 THEN"
+											"             (SELECT n.status FROM stockroute.node n WHERE n.node_id = $1) END",
 											4, types);
+			plan_stock_reread = sr_prepare_kept(
+											 "SELECT on_hand, reserved, safety_stock FROM stockroute.stock"
+											 " WHERE node_id = $1 AND sku = $2",
+											 2, types);
 		}
 		args[0] = CStringGetTextDatum(node_id);
 		args[1] = CStringGetTextDatum(sku);
@@ -415,8 +541,12 @@ apply_to_stock(const char *node_id, const char *sku, const char *lot_code,
 										  "   SET reserved = reserved + $4, on_hand = on_hand - $5,"
 										  "       updated_at = pg_catalog.now()"
 										  " WHERE node_id = $1 AND sku = $2 AND lot_code = $3"
-										  " RETURNING on_hand, reserved, 0::bigint",
+										  " RETURNING on_hand, reserved, 0::bigint, NULL::text",
 										  5, types);
+			plan_lot_reread = sr_prepare_kept(
+										   "SELECT on_hand, reserved, 0::bigint FROM stockroute.lot"
+										   " WHERE node_id = $1 AND sku = $2 AND lot_code = $3",
+										   3, types);
 		}
 		args[0] = CStringGetTextDatum(node_id);
 		args[1] = CStringGetTextDatum(sku);
@@ -455,10 +585,40 @@ apply_to_stock(const char *node_id, const char *sku, const char *lot_code,
 	if (delta <= 0)
 		return;
 
+	/* new units are promised only by an active node, as reserve() says */
+	if (lot_code == NULL && !stockroute_restoring)
+	{
+		char	   *status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+
+		if (status == NULL || strcmp(status, "active") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_SR_NODE_NOT_ACCEPTING),
+					 errmsg("node \"%s\" is %s and takes no new reservations",
+							node_id, status ? status : "unknown")));
+	}
+
 	on_hand = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	reserved = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	safety = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	avail_after = on_hand - reserved - safety;
+
+	/*
+	 * Short: a lapsed hold blocks nothing.  Expire the row's lapsed holds
+	 * (their triggers lower reserved of this row, locked by the UPDATE above)
+	 * and look again.  Not while restoring: a dump comes back as it was.
+	 */
+	if (avail_after < 0 && !stockroute_restoring &&
+		expire_lapsed_holds(node_id, sku, self) > 0)
+	{
+		if (SPI_execute_plan(lot_code ? plan_lot_reread : plan_stock_reread,
+							 args, nulls, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "stockroute: stock re-read failed");
+		on_hand = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		reserved = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		safety = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		avail_after = on_hand - reserved - safety;
+	}
+
 	if (avail_after < 0)
 	{
 		int64		avail_before = Max(avail_after + delta, 0);
@@ -524,9 +684,9 @@ reservation_apply(PG_FUNCTION_ARGS)
 		char	   *lot_code = text_col(newtup, desc, "lot_code");
 
 		/* canonical order: the stock row, then its lot */
-		apply_to_stock(node_id, sku, NULL, new_active - old_active, consume);
+		apply_to_stock(node_id, sku, NULL, new_active - old_active, consume, newtup);
 		if (lot_code)
-			apply_to_stock(node_id, sku, lot_code, new_active - old_active, consume);
+			apply_to_stock(node_id, sku, lot_code, new_active - old_active, consume, newtup);
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);
@@ -596,30 +756,13 @@ stock_guard(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------------
  */
 
-char *
-required_text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	char	   *s;
-
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if (s[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be empty", name)));
-	sr_check_ident_length(name, s);	/* hostile input (issue 6) */
-	return s;
-}
 
 static char *
 optional_text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 {
 	if (PG_ARGISNULL(argno))
 		return NULL;
-	return required_text_arg(fcinfo, argno, name);
+	return sr_required_text_arg(fcinfo, argno, name);
 }
 
 /*
@@ -678,10 +821,10 @@ PG_FUNCTION_INFO_V1(reservation_reserve);
 Datum
 reservation_reserve(PG_FUNCTION_ARGS)
 {
-	char	   *order_ref = required_text_arg(fcinfo, 0, "order_ref");
-	char	   *line_ref = required_text_arg(fcinfo, 1, "line_ref");
-	char	   *sku = required_text_arg(fcinfo, 2, "sku");
-	char	   *node_id = required_text_arg(fcinfo, 3, "node_id");
+	char	   *order_ref = sr_required_text_arg(fcinfo, 0, "order_ref");
+	char	   *line_ref = sr_required_text_arg(fcinfo, 1, "line_ref");
+	char	   *sku = sr_required_text_arg(fcinfo, 2, "sku");
+	char	   *node_id = sr_required_text_arg(fcinfo, 3, "node_id");
 	int64		qty;
 	Interval   *ttl = NULL;
 	char	   *key = optional_text_arg(fcinfo, 6, "idempotency_key");
@@ -826,12 +969,22 @@ reservation_reserve(PG_FUNCTION_ARGS)
 				SPI_finish();
 				PG_RETURN_JSONB_P(reply);
 			}
+			/* a lapsed hold blocks nothing: expire the row's, then look again */
+			if (!stockroute_restoring && expire_lapsed_holds(node_id, sku, NULL) > 0)
+			{
+				if (SPI_execute_plan(plan_lock_stock, largs, NULL, false, 1) != SPI_OK_SELECT ||
+					SPI_processed != 1)
+					elog(ERROR, "stockroute: stock row lock failed");
+				available = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+														SPI_tuptable->tupdesc, 1, &isnull));
+			}
+		}
+		if (available < qty)
 			ereport(ERROR,
 					(errcode(ERRCODE_SR_INSUFFICIENT_STOCK),
 					 errmsg("insufficient stock for sku \"%s\" at node \"%s\"", sku, node_id),
 					 errdetail("qty " INT64_FORMAT " requested, " INT64_FORMAT " available.",
 							   qty, available)));
-		}
 	}
 
 	if (plan_insert == NULL)
@@ -885,7 +1038,7 @@ reservation_reserve(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------------------
- * repair_reserved(node_id, sku) -> jsonb           (reconciliation, issue 5)
+ * repair_reserved(node_id, sku) -> jsonb                    (reconciliation)
  *
  * The one path besides reservation_apply allowed to write stock.reserved:
  * reconcile() calls it when invariant 2 is found broken (which only a
@@ -904,8 +1057,8 @@ PG_FUNCTION_INFO_V1(reservation_repair_reserved);
 Datum
 reservation_repair_reserved(PG_FUNCTION_ARGS)
 {
-	char	   *node_id = required_text_arg(fcinfo, 0, "node_id");
-	char	   *sku = required_text_arg(fcinfo, 1, "sku");
+	char	   *node_id = sr_required_text_arg(fcinfo, 0, "node_id");
+	char	   *sku = sr_required_text_arg(fcinfo, 1, "sku");
 	Datum		args[2];
 	Jsonb	   *reply = NULL;
 	bool		isnull;

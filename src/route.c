@@ -24,6 +24,7 @@
 
 #include <math.h>
 
+#include "access/xact.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/fmgrprotos.h"
@@ -32,6 +33,7 @@
 #include "cost.h"
 #include "guc.h"
 #include "json.h"
+#include "limits.h"
 #include "network.h"
 #include "operations.h"
 #include "order.h"
@@ -39,7 +41,6 @@
 #include "route.h"
 #include "rules.h"
 #include "solve.h"
-#include "stockroute.h"
 
 /* ---------------------------------------------------------------- operations
  *
@@ -527,7 +528,7 @@ route_read(SrPlan *p, SrOrder *o, const SrRouteRequest *rq, SrRules *rules)
 	p->today = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
 												   TimestampTzGetDatum(p->now)));
 	/* a writing path reads today's load on the real clock, as the triggers count it */
-	load_now = p->now;
+	load_now = rq->write_path ? GetCurrentTransactionStartTimestamp() : p->now;
 
 	/* ops: a pickup order's destination is its pickup node (the rules see its country) */
 	if (o->pickup)

@@ -39,9 +39,10 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "errcodes.h"
 #include "json.h"
+#include "prepared.h"
 #include "rules.h"
-#include "stockroute.h"
 
 /* largest number a rule may hold (counts, money, days, km) */
 #define RULE_MAX_NUMBER 1e15

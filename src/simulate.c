@@ -44,11 +44,12 @@
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
 
+#include "errcodes.h"
 #include "guc.h"
 #include "json.h"
 #include "order.h"
+#include "prepared.h"
 #include "route.h"
-#include "stockroute.h"
 #include "stockview.h"
 
 /* ---------------------------------------------------------------- KPIs */

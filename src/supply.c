@@ -18,7 +18,7 @@
 
 #include "json.h"
 #include "order.h"
-#include "stockroute.h"
+#include "prepared.h"
 #include "supply.h"
 
 static SPIPlanPtr plan_promise = NULL;

@@ -77,9 +77,9 @@ COMMENT ON COLUMN stockroute.node.seq_max IS 'highest event seq received from th
 COMMENT ON COLUMN stockroute.node.seq_count IS
     'events with a seq received from the node; fewer than seq_max - seq_min + 1 is a sync gap';
 COMMENT ON COLUMN stockroute.node.daily_order_limit IS
-    'most orders the node may be given a shipment of per local day (its timezone, at the routing clock); NULL: no limit';
+    'most orders the node may be given a shipment of per local day (its timezone, by the real clock); NULL: no limit';
 COMMENT ON COLUMN stockroute.node.daily_unit_limit IS
-    'most units the node may be given to ship per local day (its timezone, at the routing clock); NULL: no limit';
+    'most units the node may be given to ship per local day (its timezone, by the real clock); NULL: no limit';
 
 -- Items ---------------------------------------------------------------------
 

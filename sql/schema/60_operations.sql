@@ -8,13 +8,14 @@
 -- A node's load of a day is what it was given to ship that day: the orders
 -- with at least one held, committed or fulfilled reservation counted there
 -- that day, and their units.  The day is the node's local day (its
--- timezone) at the routing clock when the reservation was made.  Every
--- active reservation is one node_load_entry (all nodes, so a limit set in
--- the middle of a day starts from what the node already has); a node with a
--- limit also has one node_load row per day, the counter allocate() locks and
--- plan() reads.  Releasing or expiring a reservation before shipment gives
--- its units (and, with the order's last one there, the order) back;
--- fulfilment keeps them: the node shipped them that day.
+-- timezone) when the reservation was made, by the real clock (the
+-- transaction's start), never the routing clock, which any session may
+-- set.  Every active reservation is one node_load_entry (all nodes, so a
+-- limit set in the middle of a day starts from what the node already has); a
+-- node with a limit also has one node_load row per day, the counter
+-- allocate() locks and plan() reads.  Releasing or expiring a reservation
+-- before shipment gives its units (and, with the order's last one there,
+-- the order) back; fulfilment keeps them: the node shipped them that day.
 
 CREATE TABLE stockroute.node_load (
     node_id         text NOT NULL REFERENCES stockroute.node ON UPDATE CASCADE ON DELETE CASCADE,
@@ -27,7 +28,7 @@ CREATE TABLE stockroute.node_load (
 
 COMMENT ON TABLE stockroute.node_load IS
     'Per node with a daily limit and local day: orders and units it was given; maintained by the reservation triggers, locked by every allocation there';
-COMMENT ON COLUMN stockroute.node_load.day IS 'the node''s local day (its timezone) at the routing clock';
+COMMENT ON COLUMN stockroute.node_load.day IS 'the node''s local day (its timezone), by the real clock';
 COMMENT ON COLUMN stockroute.node_load.orders IS
     'orders with a held, committed or fulfilled reservation counted at the node that day';
 COMMENT ON COLUMN stockroute.node_load.units IS 'units of those reservations';
@@ -48,7 +49,7 @@ CREATE INDEX node_load_entry_day_idx ON stockroute.node_load_entry (node_id, day
 COMMENT ON TABLE stockroute.node_load_entry IS
     'One row per held, committed or fulfilled reservation: the node and local day its units count against; maintained by the reservation triggers';
 COMMENT ON COLUMN stockroute.node_load_entry.day IS
-    'the node''s local day at the routing clock when the reservation was made';
+    'the node''s local day, by the real clock (the transaction''s start), when the reservation was made';
 
 -- Rejection -----------------------------------------------------------------------
 

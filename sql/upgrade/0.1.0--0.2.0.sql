@@ -124,9 +124,9 @@ ALTER TABLE stockroute.node
     ADD COLUMN daily_order_limit integer CHECK (daily_order_limit >= 0),
     ADD COLUMN daily_unit_limit  bigint CHECK (daily_unit_limit >= 0);
 COMMENT ON COLUMN stockroute.node.daily_order_limit IS
-    'most orders the node may be given a shipment of per local day (its timezone, at the routing clock); NULL: no limit';
+    'most orders the node may be given a shipment of per local day (its timezone, by the real clock); NULL: no limit';
 COMMENT ON COLUMN stockroute.node.daily_unit_limit IS
-    'most units the node may be given to ship per local day (its timezone, at the routing clock); NULL: no limit';
+    'most units the node may be given to ship per local day (its timezone, by the real clock); NULL: no limit';
 
 ALTER TABLE stockroute.profile
     ADD COLUMN w_capacity          float8 NOT NULL DEFAULT 0 CHECK (w_capacity >= 0 AND w_capacity < 'Infinity'),

@@ -2,9 +2,12 @@
 # dump_restore: pg_dump keeps the user's data in every stockroute table, and a
 # restore into a fresh database gives the same rows, the same stock.reserved
 # and a working extension:
-#  1. plain pg_restore: stock rows come back with reserved = 0 and each active
-#     reservation re-adds itself through the triggers (the day's capacity
-#     counts, restored before the reservations, are not counted twice);
+#  1. plain pg_restore with stockroute.restoring on: stock rows come back
+#     with reserved = 0, every reservation in the status it was dumped in,
+#     and each active one re-adds itself through the triggers (the day's
+#     capacity counts, restored before the reservations, are not counted
+#     twice); without stockroute.restoring the restore stops at the first
+#     reservation that is not held (a new reservation is born held);
 #  2. a dump taken during a shortfall (on_hand below reserved) cannot be
 #     replayed that way (each re-added hold would oversell), and is restored
 #     as an exact copy with session_replication_role = replica, as docs/
@@ -122,7 +125,19 @@ ORDER BY 1;
 SQL
 }
 
-check_round_trip "plain pg_restore"
+# a restore that does not say it is one: committed, fulfilled, released and
+# expired reservations are refused like any insert of them
+dropdb --if-exists $dst >/dev/null 2>&1; createdb $dst
+pg_dump -Fc -d $src -f "$dump"
+if pg_restore -d $dst --exit-on-error "$dump" 2> "$dump.err"; then
+    echo "a restore without stockroute.restoring took reservations that are not held"; exit 1
+fi
+grep -q 'cannot be committed\|cannot be fulfilled\|cannot be released' "$dump.err" && grep -q 'stockroute.restoring' "$dump.err" ||
+    { echo "a restore without stockroute.restoring failed otherwise:"; cat "$dump.err"; exit 1; }
+echo "restore without stockroute.restoring refused: $(grep -o 'a new reservation of order "[^"]*" cannot be [a-z]*' "$dump.err")"
+rm -f "$dump.err"
+
+check_round_trip "plain pg_restore" PGOPTIONS='-c stockroute.restoring=on'
 
 # the restored database keeps working and keeps its invariants
 psql -X -At -v ON_ERROR_STOP=1 -d $dst <<'SQL'

@@ -6,8 +6,9 @@
 -- it needs from unexpired holds of lower-priority orders — lowest priority
 -- first, newest first within a priority, only what it needs (a hold may be
 -- cut, not released), only on nodes it can ship from — and never from
--- committed holds, holds of equal or higher priority, lapsed holds or holds
--- on draining nodes; the orders that lose units are backordered with their
+-- committed holds, holds of equal or higher priority or holds on draining
+-- nodes (a lapsed hold is no hold: any order takes its units as free ones and
+-- expires it); the orders that lose units are backordered with their
 -- original order document, priority and age, and the plan ("preempted"), the
 -- outbox (release and backorder, reason preempted) and the decision log say
 -- so.  Invariant 2 holds throughout.  A bad "priority" is refused by plan()
@@ -89,7 +90,9 @@ UPDATE stockroute.node SET status = 'draining' WHERE node_id = 'D';
 SELECT * FROM pg_temp.res;
 SELECT * FROM pg_temp.stock_v;
 
--- 4. preemption off (the default): a tier1 order is short and waits
+-- 4. preemption off (the default): a tier1 order takes what is free, LX's
+-- unit included (a lapsed hold blocks nothing; LX is expired on the way),
+-- and waits for the rest
 SHOW stockroute.priority_preemption;
 SELECT * FROM pg_temp.alloc('H1', 'V', 2, '{"customer": {"segment": "tier1"}}');
 SELECT * FROM pg_temp.res;
@@ -103,7 +106,7 @@ SELECT * FROM pg_temp.res;
 -- H3 (tier1) needs 2: L1's last unit, then the newest of priority 0 (L4), not L0
 SELECT * FROM pg_temp.alloc('H3', 'V', 2, '{"customer": {"segment": "tier1"}}');
 SELECT * FROM pg_temp.res;
--- M1 (priority 0) finds nothing below it: not L0 (equal), not LX (lapsed),
+-- M1 (priority 0) finds nothing below it: not L0 (equal), not LX (expired),
 -- not LD (draining D cannot ship), not H2/H3 (higher)
 SELECT * FROM pg_temp.alloc('M1', 'V', 1, '{"priority": 0}');
 -- H4 (tier1) after L0 is committed: committed units are never taken

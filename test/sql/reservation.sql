@@ -1,7 +1,12 @@
 -- reservation: reserve/commit/release/fulfill, every legal and illegal status
 -- move, TTLs, idempotency keys, lots, and every bad input with its SQLSTATE;
 -- after each block of errors, proof that nothing changed; at the end,
--- invariant 2 (stock.reserved = sum of active reservations).
+-- invariant 2 (stock.reserved = sum of active reservations).  Direct writes
+-- meet the same rules: a reservation is born held (a row inserted fulfilled,
+-- committed, released or expired is refused, SR004), a NULL status is an
+-- error and not a crash, identity columns stay, qty stays positive, new units
+-- need an active node (SR009); only a superuser restoring a dump
+-- (stockroute.restoring) brings rows back in their dumped status.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS stockroute CASCADE;
 CREATE EXTENSION stockroute;
@@ -145,6 +150,28 @@ SELECT pg_temp.err($$UPDATE stockroute.lot SET reserved = 1$$);
 SELECT pg_temp.err($$TRUNCATE stockroute.reservation$$);
 SELECT pg_temp.err($$INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty) VALUES ('SO-6', '1', 'VALVE-9', 'B', 100)$$);
 SELECT pg_temp.err($$INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty) VALUES ('SO-6', '1', 'VALVE-9', 'NOWHERE', 1)$$);
+-- a reservation is born held: inserted in any other status it would record a
+-- promise or a shipment that never went through the checks (50 units
+-- "fulfilled" at a node holding 12 moved nothing)
+SELECT pg_temp.err($$INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty, status) VALUES ('SO-P', '1', 'VALVE-9', 'B', 50, 'fulfilled')$$);
+SELECT pg_temp.err($$INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty, status) VALUES ('SO-P', '1', 'VALVE-9', 'B', 1, 'committed')$$);
+SELECT pg_temp.err($$INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty, status) VALUES ('SO-P', '1', 'VALVE-9', 'B', 1, 'released')$$);
+SELECT pg_temp.err($$INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty, status, expires_at) VALUES ('SO-P', '1', 'VALVE-9', 'B', 1, 'expired', now())$$);
+SELECT pg_temp.err($$INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty, status) VALUES ('SO-P', '1', 'VALVE-9', 'B', 1, NULL)$$);
+SELECT pg_temp.err($$UPDATE stockroute.reservation SET status = NULL WHERE order_ref = 'SO-4'$$);
+SELECT pg_temp.err($$INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty) VALUES ('SO-P', '1', 'VALVE-9', 'B', 0)$$);
+SELECT pg_temp.err($$INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty) VALUES ('SO-P', '1', 'VALVE-9', 'B', -5)$$);
+SELECT pg_temp.err($$UPDATE stockroute.reservation SET qty = 0 WHERE order_ref = 'SO-4'$$);
+SELECT pg_temp.err($$UPDATE stockroute.reservation SET order_ref = 'SO-X' WHERE order_ref = 'SO-4'$$);
+SELECT pg_temp.err($$UPDATE stockroute.reservation SET line_ref = '9' WHERE order_ref = 'SO-4'$$);
+SELECT pg_temp.err($$UPDATE stockroute.reservation SET lot_code = 'L2' WHERE order_ref = 'SO-3'$$);
+SELECT pg_temp.err($$UPDATE stockroute.reservation SET idempotency_key = 'other' WHERE order_ref = 'SO-1' AND line_ref = '1'$$);
+-- new units only at an active node, whatever the path
+SELECT pg_temp.err($$INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty) VALUES ('SO-P', '1', 'VALVE-9', 'D', 1)$$);
+SELECT pg_temp.err($$INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty) VALUES ('SO-P', '1', 'VALVE-9', 'O', 1)$$);
+UPDATE stockroute.node SET status = 'draining' WHERE node_id = 'B';
+SELECT pg_temp.err($$UPDATE stockroute.reservation SET qty = 3 WHERE order_ref = 'SO-4'$$);
+UPDATE stockroute.node SET status = 'active' WHERE node_id = 'B';
 -- ... and nothing changed
 SELECT order_ref, line_ref, node_id, qty, status FROM stockroute.reservation ORDER BY order_ref, line_ref;
 SELECT node_id, sku, on_hand, reserved, available FROM stockroute.stock ORDER BY node_id, sku;
@@ -154,16 +181,32 @@ UPDATE stockroute.reservation SET qty = 4 WHERE order_ref = 'SO-4';
 UPDATE stockroute.reservation SET status = 'expired' WHERE order_ref = 'SO-5';
 SELECT node_id, sku, reserved, available FROM stockroute.stock WHERE node_id = 'B' AND sku = 'VALVE-9';
 DELETE FROM stockroute.reservation WHERE order_ref = 'SO-5';
--- direct INSERT of a held row without expires_at gets the default hold
-INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty)
-VALUES ('SO-7', '1', 'PUMP-1', 'B', 1);
-SELECT expires_at - created_at AS ttl FROM stockroute.reservation WHERE order_ref = 'SO-7';
+-- direct INSERT of a held row without expires_at gets the default hold; a
+-- new hold has not been committed or closed, whatever the row says
+INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty, committed_at, closed_at)
+VALUES ('SO-7', '1', 'PUMP-1', 'B', 1, now(), now());
+SELECT expires_at - created_at AS ttl, committed_at, closed_at FROM stockroute.reservation WHERE order_ref = 'SO-7';
 
 -- physical truth is never rejected: on_hand may fall under reserved
 UPDATE stockroute.stock SET on_hand = 1 WHERE node_id = 'B' AND sku = 'VALVE-9';
 SELECT node_id, sku, on_hand, reserved, available FROM stockroute.stock WHERE node_id = 'B' AND sku = 'VALVE-9';
 SELECT pg_temp.err($$SELECT stockroute.reserve('SO-8', '1', 'VALVE-9', 'B', 1)$$);
 SELECT stockroute.release('SO-4') ->> 'units' AS released_units;
+
+-- a restore of a dump brings reservations back in the status they were dumped
+-- in: stockroute.restoring, which only a superuser may set.  A fulfilled row
+-- moves nothing; an active one re-adds itself to reserved, still checked
+SET ROLE stockroute_app;
+SELECT pg_temp.err($$SET stockroute.restoring = on$$);
+RESET ROLE;
+SET stockroute.restoring = on;
+INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty, status, committed_at, closed_at)
+VALUES ('SO-R', '1', 'VALVE-9', 'A', 2, 'fulfilled', now(), now()),
+       ('SO-R', '2', 'PUMP-1', 'A', 1, 'committed', now(), NULL);
+SELECT pg_temp.err($$INSERT INTO stockroute.reservation (order_ref, line_ref, sku, node_id, qty, status) VALUES ('SO-R', '3', 'VALVE-9', 'A', 100, 'committed')$$);
+RESET stockroute.restoring;
+SELECT line_ref, status, qty FROM stockroute.reservation WHERE order_ref = 'SO-R' ORDER BY line_ref;
+SELECT node_id, sku, on_hand, reserved FROM stockroute.stock WHERE node_id = 'A' ORDER BY sku;
 
 -- shipped profiles are read-only; user profiles are versioned
 SELECT profile_name, version FROM stockroute.profile ORDER BY profile_name;

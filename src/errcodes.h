@@ -1,14 +1,11 @@
 /*
- * stockroute.h — what the extension's C files share: GUC variables and the
- * SQLSTATEs of errors the extension raises (listed in docs/errors.md).
+ * errcodes.h — the SQLSTATEs of the errors stockroute raises (class SR, and
+ * the PostgreSQL codes docs/errors.md lists beside them).
  */
-#ifndef STOCKROUTE_H
-#define STOCKROUTE_H
+#ifndef STOCKROUTE_ERRCODES_H
+#define STOCKROUTE_ERRCODES_H
 
 #include "postgres.h"
-
-#include "executor/spi.h"
-#include "fmgr.h"
 
 /* Class SR: stockroute's own conditions (implementation-defined class). */
 #define ERRCODE_SR_INSUFFICIENT_STOCK		MAKE_SQLSTATE('S','R','0','0','1')
@@ -51,50 +48,5 @@
 #define ERRCODE_SR_UNKNOWN_SUPPLY			MAKE_SQLSTATE('S','R','0','6','6')
 #define ERRCODE_SR_INVALID_REPLAY_WINDOW	MAKE_SQLSTATE('S','R','0','6','7')
 /* security (src/access.c, sql/90_security.sql): SR050-SR054, none used yet (42501, 54000, 22001 fit) */
-
-/*
- * Longest identifier (order_ref, line_ref, sku, node_id, lot_code,
- * idempotency_key) accepted from callers, in bytes.  Several of them meet in
- * one index key (reservation's (sku, idempotency_key), where allocate()'s
- * key is order_ref:line_ref:node_id), and btree refuses keys over 2704
- * bytes; 256 bytes each keeps every key well below that.
- */
-#define SR_MAX_IDENT_BYTES 256
-/* ERROR 22001 naming `what` when value is longer than SR_MAX_IDENT_BYTES (src/limits.c) */
-extern void sr_check_ident_length(const char *what, const char *value);
-/* ERROR 54000 when n candidates exceed stockroute.max_candidates (order_ref NULL: split_plan) */
-extern void sr_check_candidates(int64 n, const char *order_ref);
-
-/* Who may see and feed which nodes (src/access.c). */
-typedef struct SrNodeScope SrNodeScope;
-/* the nodes roleid may read (for_write false) or send events for; NULL: all */
-extern SrNodeScope *sr_node_scope(Oid roleid, bool for_write);
-extern bool sr_node_in_scope(const SrNodeScope *scope, const char *node_id);
-/* ERROR 42501 naming node_id unless the scope holds it */
-extern void sr_require_node_access(const SrNodeScope *scope, const char *node_id);
-
-/* A text argument that must be neither NULL (22004) nor empty (22023), naming it (src/reservation.c). */
-extern char *required_text_arg(FunctionCallInfo fcinfo, int argno, const char *name);
-
-/* A prepared SPI plan kept for the backend's life (src/prepared.c). */
-extern SPIPlanPtr sr_prepare_kept(const char *sql, int nargs, Oid *argtypes);
-/* ... always executed with its generic plan (array parameters) */
-extern SPIPlanPtr sr_prepare_kept_generic(const char *sql, int nargs, Oid *argtypes);
-
-/* A one-dimensional array parameter built element by element (src/prepared.c). */
-typedef struct SrArray
-{
-	int			n;
-	int			cap;
-	Datum	   *d;
-	bool	   *nulls;
-} SrArray;
-
-extern void sr_array_init(SrArray *a, int cap);
-extern void sr_array_text(SrArray *a, const char *s);	/* NULL: SQL NULL */
-extern void sr_array_int8(SrArray *a, int64 v);
-extern void sr_array_datum(SrArray *a, Datum v);
-/* the array of elemtype (TEXTOID, INT8OID, JSONBOID, ...) */
-extern Datum sr_array_get(SrArray *a, Oid elemtype);
 
 #endif

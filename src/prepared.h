@@ -1,0 +1,33 @@
+/*
+ * prepared.h — SPI statements prepared once and kept, and the array
+ * parameters C hands them (src/prepared.c).
+ */
+#ifndef STOCKROUTE_PREPARED_H
+#define STOCKROUTE_PREPARED_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+
+/* A prepared SPI plan kept for the backend's life. */
+extern SPIPlanPtr sr_prepare_kept(const char *sql, int nargs, Oid *argtypes);
+/* ... always executed with its generic plan (array parameters) */
+extern SPIPlanPtr sr_prepare_kept_generic(const char *sql, int nargs, Oid *argtypes);
+
+/* A one-dimensional array parameter built element by element. */
+typedef struct SrArray
+{
+	int			n;
+	int			cap;
+	Datum	   *d;
+	bool	   *nulls;
+} SrArray;
+
+extern void sr_array_init(SrArray *a, int cap);
+extern void sr_array_text(SrArray *a, const char *s);	/* NULL: SQL NULL */
+extern void sr_array_int8(SrArray *a, int64 v);
+extern void sr_array_datum(SrArray *a, Datum v);
+/* the array of elemtype (TEXTOID, INT8OID, JSONBOID, ...) */
+extern Datum sr_array_get(SrArray *a, Oid elemtype);
+
+#endif
