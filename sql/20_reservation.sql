@@ -67,7 +67,7 @@ CREATE OR REPLACE FUNCTION stockroute.reserve(
     idempotency_key text DEFAULT NULL,
     lot_code text DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'reservation_reserve'
+AS 'MODULE_PATHNAME', 'stockroute_reserve'
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 

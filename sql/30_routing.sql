@@ -10,33 +10,33 @@
 
 CREATE OR REPLACE FUNCTION stockroute.split_plan_transition(internal, stockroute.candidate)
 RETURNS internal
-AS 'MODULE_PATHNAME', 'aggregate_transition'
+AS 'MODULE_PATHNAME', 'split_plan_transition'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE OR REPLACE FUNCTION stockroute.split_plan_transition(internal, stockroute.candidate, jsonb)
 RETURNS internal
-AS 'MODULE_PATHNAME', 'aggregate_transition'
+AS 'MODULE_PATHNAME', 'split_plan_transition'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE OR REPLACE FUNCTION stockroute.split_plan_combine(internal, internal)
 RETURNS internal
-AS 'MODULE_PATHNAME', 'aggregate_combine'
+AS 'MODULE_PATHNAME', 'split_plan_combine'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE OR REPLACE FUNCTION stockroute.split_plan_serialize(internal)
 RETURNS bytea
-AS 'MODULE_PATHNAME', 'aggregate_serialize'
+AS 'MODULE_PATHNAME', 'split_plan_serialize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE OR REPLACE FUNCTION stockroute.split_plan_deserialize(bytea, internal)
 RETURNS internal
-AS 'MODULE_PATHNAME', 'aggregate_deserialize'
+AS 'MODULE_PATHNAME', 'split_plan_deserialize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- VOLATILE only because the plan reports the solver's time (explain.solver.micros)
 CREATE OR REPLACE FUNCTION stockroute.split_plan_final(internal)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'aggregate_final'
+AS 'MODULE_PATHNAME', 'split_plan_final'
 LANGUAGE C VOLATILE PARALLEL SAFE;
 
 COMMENT ON FUNCTION stockroute.split_plan_transition(internal, stockroute.candidate) IS
@@ -83,7 +83,7 @@ COMMENT ON AGGREGATE stockroute.split_plan(stockroute.candidate, jsonb) IS
 
 CREATE OR REPLACE FUNCTION stockroute.plan("order" jsonb)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'routing_plan'
+AS 'MODULE_PATHNAME', 'stockroute_plan'
 LANGUAGE C STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp;
 
@@ -92,7 +92,7 @@ COMMENT ON FUNCTION stockroute.plan(jsonb) IS
 
 CREATE OR REPLACE FUNCTION stockroute.allocate("order" jsonb)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'routing_allocate'
+AS 'MODULE_PATHNAME', 'stockroute_allocate'
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
@@ -101,7 +101,7 @@ COMMENT ON FUNCTION stockroute.allocate(jsonb) IS
 
 CREATE OR REPLACE FUNCTION stockroute.available(sku text, ship_to jsonb DEFAULT NULL, customer jsonb DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'routing_available'
+AS 'MODULE_PATHNAME', 'stockroute_available'
 LANGUAGE C STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp;
 
@@ -110,7 +110,7 @@ COMMENT ON FUNCTION stockroute.available(text, jsonb, jsonb) IS
 
 CREATE OR REPLACE FUNCTION stockroute.explain(plan jsonb)
 RETURNS text
-AS 'MODULE_PATHNAME', 'routing_explain'
+AS 'MODULE_PATHNAME', 'stockroute_explain'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION stockroute.explain(jsonb) IS

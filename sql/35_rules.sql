@@ -8,7 +8,7 @@
 -- in every update, so each statement creates or replaces.
 
 CREATE OR REPLACE FUNCTION stockroute.rule_validate() RETURNS trigger
-AS 'MODULE_PATHNAME', 'rules_validate'
+AS 'MODULE_PATHNAME', 'rule_validate'
 LANGUAGE C
 SET search_path = pg_catalog, pg_temp;
 

@@ -18,7 +18,7 @@
 
 CREATE OR REPLACE FUNCTION stockroute.ingest_parse_time(text)
 RETURNS timestamptz
-AS 'MODULE_PATHNAME', 'ingest_parse_time'
+AS 'MODULE_PATHNAME', 'stockroute_ingest_parse_time'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION stockroute.ingest_parse_time(text) IS
@@ -26,7 +26,7 @@ COMMENT ON FUNCTION stockroute.ingest_parse_time(text) IS
 
 CREATE OR REPLACE FUNCTION stockroute.repair_reserved(node_id text, sku text)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'reservation_repair_reserved'
+AS 'MODULE_PATHNAME', 'stockroute_repair_reserved'
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
@@ -136,7 +136,7 @@ COMMENT ON FUNCTION stockroute.resolve_alert(text, text, text) IS
 -- (require_node_access, sql/85_access.sql).
 CREATE OR REPLACE FUNCTION stockroute.ingest(events jsonb)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'ingest_events'
+AS 'MODULE_PATHNAME', 'stockroute_ingest'
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 

@@ -11,7 +11,7 @@
 
 CREATE OR REPLACE FUNCTION stockroute.routing_now()
 RETURNS timestamptz
-AS 'MODULE_PATHNAME', 'operations_routing_now'
+AS 'MODULE_PATHNAME', 'stockroute_routing_now'
 LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION stockroute.routing_now() IS
@@ -24,7 +24,7 @@ COMMENT ON FUNCTION stockroute.routing_now() IS
 -- trigger has already locked — whatever order the statement met its rows in.
 CREATE OR REPLACE FUNCTION stockroute.node_load_count()
 RETURNS trigger
-AS 'MODULE_PATHNAME', 'capacity_count'
+AS 'MODULE_PATHNAME', 'node_load_count'
 LANGUAGE C
 SET search_path = pg_catalog, pg_temp;
 
@@ -47,7 +47,7 @@ CREATE OR REPLACE TRIGGER reservation_load_update
 CREATE OR REPLACE FUNCTION stockroute.reject(order_ref text, node_id text, reason text,
                                   exclude_for interval DEFAULT '7 days')
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'operations_reject'
+AS 'MODULE_PATHNAME', 'stockroute_reject'
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 

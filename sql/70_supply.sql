@@ -658,7 +658,7 @@ COMMENT ON FUNCTION stockroute.preempt_take(text, integer, text[], text[], bigin
 
 CREATE OR REPLACE FUNCTION stockroute.simulate(orders jsonb, profile text DEFAULT NULL, plans boolean DEFAULT false)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'simulate_orders'
+AS 'MODULE_PATHNAME', 'stockroute_simulate'
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 
@@ -668,7 +668,7 @@ COMMENT ON FUNCTION stockroute.simulate(jsonb, text, boolean) IS
 CREATE OR REPLACE FUNCTION stockroute.replay("from" timestamptz, "to" timestamptz, profile text DEFAULT NULL,
                                   plans boolean DEFAULT false)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'simulate_replay'
+AS 'MODULE_PATHNAME', 'stockroute_replay'
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 

@@ -7,7 +7,7 @@
 
 CREATE OR REPLACE FUNCTION stockroute.visible_nodes()
 RETURNS text[]
-AS 'MODULE_PATHNAME', 'access_visible_nodes'
+AS 'MODULE_PATHNAME', 'stockroute_visible_nodes'
 LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION stockroute.visible_nodes() IS
@@ -15,7 +15,7 @@ COMMENT ON FUNCTION stockroute.visible_nodes() IS
 
 CREATE OR REPLACE FUNCTION stockroute.require_node_access(events jsonb)
 RETURNS void
-AS 'MODULE_PATHNAME', 'access_require_node_access'
+AS 'MODULE_PATHNAME', 'stockroute_require_node_access'
 LANGUAGE C STABLE STRICT;
 
 COMMENT ON FUNCTION stockroute.require_node_access(jsonb) IS

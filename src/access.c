@@ -180,9 +180,9 @@ sr_require_node_access(const SrNodeScope *scope, const char *node_id)
  * every node.  The row-level security policies on stock, lot and event call
  * it once per query (as an InitPlan).
  */
-PG_FUNCTION_INFO_V1(access_visible_nodes);
+PG_FUNCTION_INFO_V1(stockroute_visible_nodes);
 Datum
-access_visible_nodes(PG_FUNCTION_ARGS)
+stockroute_visible_nodes(PG_FUNCTION_ARGS)
 {
 	SrNodeScope *scope = sr_node_scope(GetUserId(), false);
 	Datum	   *elems;
@@ -204,9 +204,9 @@ access_visible_nodes(PG_FUNCTION_ARGS)
  * ingest()'s to reject as malformed; a batch that is no array is ingest()'s
  * to refuse.
  */
-PG_FUNCTION_INFO_V1(access_require_node_access);
+PG_FUNCTION_INFO_V1(stockroute_require_node_access);
 Datum
-access_require_node_access(PG_FUNCTION_ARGS)
+stockroute_require_node_access(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *events = PG_GETARG_JSONB_P(0);
 	SrNodeScope *scope = sr_node_scope(GetOuterUserId(), true);

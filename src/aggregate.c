@@ -242,9 +242,9 @@ bad_number(const char *field, double v, const char *line_ref, const char *node_i
 			 errdetail("line_ref \"%s\", node_id \"%s\".", line_ref, node_id)));
 }
 
-PG_FUNCTION_INFO_V1(aggregate_transition);
+PG_FUNCTION_INFO_V1(split_plan_transition);
 Datum
-aggregate_transition(PG_FUNCTION_ARGS)
+split_plan_transition(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx;
 	SplitState *st = PG_ARGISNULL(0) ? NULL : (SplitState *) PG_GETARG_POINTER(0);
@@ -262,7 +262,7 @@ aggregate_transition(PG_FUNCTION_ARGS)
 	int			i;
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "aggregate_transition called in non-aggregate context");
+		elog(ERROR, "split_plan_transition called in non-aggregate context");
 
 	/* a NULL candidate is skipped, as aggregates skip NULL inputs */
 	if (PG_ARGISNULL(1))
@@ -362,9 +362,9 @@ state_append(SplitState *dst, const SplitState *src, MemoryContext aggctx)
 		state_set_profile(dst, src->profile, aggctx);
 }
 
-PG_FUNCTION_INFO_V1(aggregate_combine);
+PG_FUNCTION_INFO_V1(split_plan_combine);
 Datum
-aggregate_combine(PG_FUNCTION_ARGS)
+split_plan_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggctx;
 	SplitState *st1 = PG_ARGISNULL(0) ? NULL : (SplitState *) PG_GETARG_POINTER(0);
@@ -389,9 +389,9 @@ aggregate_combine(PG_FUNCTION_ARGS)
 
 /* ---------------------------------------------------------------- serialise */
 
-PG_FUNCTION_INFO_V1(aggregate_serialize);
+PG_FUNCTION_INFO_V1(split_plan_serialize);
 Datum
-aggregate_serialize(PG_FUNCTION_ARGS)
+split_plan_serialize(PG_FUNCTION_ARGS)
 {
 	SplitState *st = (SplitState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
@@ -427,9 +427,9 @@ aggregate_serialize(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
-PG_FUNCTION_INFO_V1(aggregate_deserialize);
+PG_FUNCTION_INFO_V1(split_plan_deserialize);
 Datum
-aggregate_deserialize(PG_FUNCTION_ARGS)
+split_plan_deserialize(PG_FUNCTION_ARGS)
 {
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	MemoryContext aggctx;
@@ -529,9 +529,9 @@ find_cand(const SrCand *cands, int ncands, int line, int node)
 	return -1;					/* keep compiler quiet */
 }
 
-PG_FUNCTION_INFO_V1(aggregate_final);
+PG_FUNCTION_INFO_V1(split_plan_final);
 Datum
-aggregate_final(PG_FUNCTION_ARGS)
+split_plan_final(PG_FUNCTION_ARGS)
 {
 	SplitState *st = PG_ARGISNULL(0) ? NULL : (SplitState *) PG_GETARG_POINTER(0);
 	MemoryContext caller = CurrentMemoryContext;

@@ -736,9 +736,9 @@ record_allocation(Jsonb *order, const SrPlan *p, Jsonb *out)
 		elog(ERROR, "stockroute: recording the allocation failed");
 }
 
-PG_FUNCTION_INFO_V1(routing_allocate);
+PG_FUNCTION_INFO_V1(stockroute_allocate);
 Datum
-routing_allocate(PG_FUNCTION_ARGS)
+stockroute_allocate(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;

@@ -401,9 +401,9 @@ count_resized(TupleTableSlot *slot, const ResCols *col, int64 delta, Changes *ch
 		   int8_or(3, -1), int8_or(4, -1), DatumGetBool(result(5)));
 }
 
-PG_FUNCTION_INFO_V1(capacity_count);
+PG_FUNCTION_INFO_V1(node_load_count);
 Datum
-capacity_count(PG_FUNCTION_ARGS)
+node_load_count(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;

@@ -298,9 +298,9 @@ append_rules(StringInfo out, JsonbContainer *arr)
 	}
 }
 
-PG_FUNCTION_INFO_V1(routing_explain);
+PG_FUNCTION_INFO_V1(stockroute_explain);
 Datum
-routing_explain(PG_FUNCTION_ARGS)
+stockroute_explain(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *plan = PG_GETARG_JSONB_P(0);
 	JsonbContainer *root;

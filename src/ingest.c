@@ -127,9 +127,9 @@ parse_event_time(const char *str, TimestampTz *result)
  * ingest_parse_time(text) -> timestamptz: parse_event_time for SQL, NULL
  * where it says no.
  */
-PG_FUNCTION_INFO_V1(ingest_parse_time);
+PG_FUNCTION_INFO_V1(stockroute_ingest_parse_time);
 Datum
-ingest_parse_time(PG_FUNCTION_ARGS)
+stockroute_ingest_parse_time(PG_FUNCTION_ARGS)
 {
 	char	   *str = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	TimestampTz result;
@@ -2340,9 +2340,9 @@ reply(Batch *b)
 
 /* ---- ingest ------------------------------------------------------------------ */
 
-PG_FUNCTION_INFO_V1(ingest_events);
+PG_FUNCTION_INFO_V1(stockroute_ingest);
 Datum
-ingest_events(PG_FUNCTION_ARGS)
+stockroute_ingest(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *events;
 	int			n,

@@ -280,9 +280,9 @@ sr_pickup_node_read(const char *node_id, bool read_only, SrPickupNode *pk)
 	pk->handling_days = DatumGetInt32(SPI_getbinval(t, d, 7, &isnull));
 }
 
-PG_FUNCTION_INFO_V1(operations_routing_now);
+PG_FUNCTION_INFO_V1(stockroute_routing_now);
 Datum
-operations_routing_now(PG_FUNCTION_ARGS)
+stockroute_routing_now(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TIMESTAMPTZ(sr_routing_now());
 }

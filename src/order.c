@@ -294,6 +294,12 @@ parse_options(const JsonbValue *v, SrOrder *o)
 			else
 				o->ship_complete = val.val.boolean ? 1 : 0;
 		}
+		else if (strcmp(key, "explain_deltas") == 0)
+		{
+			if (val.type != jbvBool)
+				field_wrong(what, path, "a boolean", &val);
+			o->explain_deltas = val.val.boolean;
+		}
 		else if (strcmp(key, "max_shipments") == 0)
 			o->max_shipments = (int) get_integer(&val, what, path,
 												 "a non-negative integer (0: no limit)",
@@ -309,7 +315,7 @@ parse_options(const JsonbValue *v, SrOrder *o)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown order option \"%s\"", key),
-					 errhint("Options are allow_partial, ship_complete, max_shipments and need_by.")));
+					 errhint("Options are allow_partial, ship_complete, max_shipments, need_by and explain_deltas.")));
 	}
 }
 

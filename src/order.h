@@ -64,6 +64,7 @@ typedef struct SrOrder
 	int			max_shipments;	/* -1 unset */
 	bool		has_need_by;
 	DateADT		need_by;
+	bool		explain_deltas; /* explain what each node not chosen would add */
 	bool		has_priority;
 	int32		priority;		/* the order's "priority" key */
 	SrRuleFacts facts;			/* what routing rules match on (src/rules.c) */

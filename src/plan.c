@@ -15,9 +15,9 @@
 #include "route.h"
 #include "supply.h"
 
-PG_FUNCTION_INFO_V1(routing_plan);
+PG_FUNCTION_INFO_V1(stockroute_plan);
 Datum
-routing_plan(PG_FUNCTION_ARGS)
+stockroute_plan(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;
@@ -46,9 +46,9 @@ routing_plan(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(plan);
 }
 
-PG_FUNCTION_INFO_V1(routing_available);
+PG_FUNCTION_INFO_V1(stockroute_available);
 Datum
-routing_available(PG_FUNCTION_ARGS)
+stockroute_available(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;

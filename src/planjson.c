@@ -276,6 +276,14 @@ append_candidates(StringInfo b, const SrPlan *p)
 		}
 		if (p->ops.o.nodes[n].limited)
 			append_load(b, &p->ops.o.nodes[n]);	/* ops */
+		if (!chosen && p->has_delta && p->has_delta[n])
+		{
+			/* explain_deltas: what the best plan using it would add */
+			appendStringInfoString(b, ",\"delta_cost\":");
+			sr_json_number(b, p->delta_cost[n]);
+			appendStringInfoString(b, ",\"delta_days\":");
+			sr_json_number(b, p->delta_days[n]);
+		}
 		appendStringInfoChar(b, '}');
 	}
 	appendStringInfoString(b, "]");

@@ -215,9 +215,9 @@ col_array(int attno)
 	return isnull ? NULL : DatumGetArrayTypePCopy(d);
 }
 
-PG_FUNCTION_INFO_V1(operations_reject);
+PG_FUNCTION_INFO_V1(stockroute_reject);
 Datum
-operations_reject(PG_FUNCTION_ARGS)
+stockroute_reject(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;

@@ -817,9 +817,9 @@ replay_by_key(const char *order_ref, const char *line_ref, const char *sku,
 	return DatumGetJsonbP(SPI_datumTransfer(reply, false, -1));
 }
 
-PG_FUNCTION_INFO_V1(reservation_reserve);
+PG_FUNCTION_INFO_V1(stockroute_reserve);
 Datum
-reservation_reserve(PG_FUNCTION_ARGS)
+stockroute_reserve(PG_FUNCTION_ARGS)
 {
 	char	   *order_ref = sr_required_text_arg(fcinfo, 0, "order_ref");
 	char	   *line_ref = sr_required_text_arg(fcinfo, 1, "line_ref");
@@ -1053,9 +1053,9 @@ reservation_reserve(PG_FUNCTION_ARGS)
 static SPIPlanPtr plan_repair_lock = NULL;
 static SPIPlanPtr plan_repair = NULL;
 
-PG_FUNCTION_INFO_V1(reservation_repair_reserved);
+PG_FUNCTION_INFO_V1(stockroute_repair_reserved);
 Datum
-reservation_repair_reserved(PG_FUNCTION_ARGS)
+stockroute_repair_reserved(PG_FUNCTION_ARGS)
 {
 	char	   *node_id = sr_required_text_arg(fcinfo, 0, "node_id");
 	char	   *sku = sr_required_text_arg(fcinfo, 1, "sku");

@@ -25,6 +25,7 @@
 #include <math.h>
 
 #include "access/xact.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/fmgrprotos.h"
@@ -809,6 +810,91 @@ sr_plan_shipment(const SrPlan *p, int first, SrShipment *s)
 	return j;
 }
 
+/*
+ * explain_deltas: for each eligible node the plan does not use, the best
+ * plan that takes what it can from that node (its fixed terms and unit
+ * costs made free for the search, so the solver uses it as far as the
+ * order's options allow), priced at the node's real costs: how much more
+ * it costs, and how many days later its last shipment arrives.  One solve
+ * per such node, so only on request.
+ */
+static void
+route_deltas(SrPlan *p)
+{
+	SrNetwork  *net = &p->net;
+	const SrProblem *prob = &p->prob;
+	bool	   *open = palloc0(sizeof(bool) * (prob->nnodes > 0 ? prob->nnodes : 1));
+	SrNode	   *nodes = palloc(sizeof(SrNode) * (prob->nnodes > 0 ? prob->nnodes : 1));
+	SrCand	   *cands = palloc(sizeof(SrCand) * (prob->ncands > 0 ? prob->ncands : 1));
+	int			a;
+	int			s;
+
+	p->has_delta = palloc0(sizeof(bool) * (net->nnodes > 0 ? net->nnodes : 1));
+	p->delta_cost = palloc0(sizeof(double) * (net->nnodes > 0 ? net->nnodes : 1));
+	p->delta_days = palloc0(sizeof(double) * (net->nnodes > 0 ? net->nnodes : 1));
+	for (a = 0; a < p->res.nallocs; a++)
+		open[p->res.allocs[a].node] = true;
+	for (s = 0; s < prob->nnodes; s++)
+	{
+		SrProblem	q = *prob;
+		SrResult	r;
+		int64		micros;
+		double		cost = 0.0;
+		double		days = -1.0;
+		bool		uses = false;
+		bool	   *ropen;
+		int			c;
+		int			t;
+
+		if (open[s])
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		memcpy(nodes, prob->nodes, sizeof(SrNode) * prob->nnodes);
+		memcpy(cands, prob->cands, sizeof(SrCand) * prob->ncands);
+		nodes[s].shipment_cost = nodes[s].days = nodes[s].distance_km = nodes[s].penalty = 0.0;
+		for (c = 0; c < prob->ncands; c++)
+			if (cands[c].node == s)
+			{
+				cands[c].unit_cost = 0.0;
+				cands[c].balance_free = cands[c].available;
+			}
+		q.nodes = nodes;
+		q.cands = cands;
+		sr_solve_or_error(&q, &r, &micros);
+
+		/* the alternative at real prices (the network's, not the search's) */
+		ropen = palloc0(sizeof(bool) * prob->nnodes);
+		for (a = 0; a < r.nallocs; a++)
+		{
+			const SrAlloc *al = &r.allocs[a];
+			int			n = p->node_of_solver[al->node];
+			SrNetNode  *nd = &net->nodes[n];
+			int			i;
+
+			if (al->node == s)
+				uses = true;
+			ropen[al->node] = true;
+			for (i = nd->first_row; i < nd->first_row + nd->nrows; i++)
+				if (net->rows[i].cand >= 0 && net->rows[i].group == al->line)
+					cost += net->rows[i].unit_cost * (double) al->qty;
+		}
+		for (t = 0; t < prob->nnodes; t++)
+			if (ropen[t])
+			{
+				SrNetNode  *nd = &net->nodes[p->node_of_solver[t]];
+
+				cost += nd->shipment_cost;
+				days = Max(days, nd->days);
+			}
+		if (!uses)
+			continue;			/* the order's options leave it no part */
+		t = p->node_of_solver[s];
+		p->has_delta[t] = true;
+		p->delta_cost[t] = cost - p->total_cost;
+		p->delta_days[t] = p->nship > 0 ? days - p->max_days : days;
+	}
+}
+
 SrPlan *
 sr_route(SrOrder *o, const SrRouteRequest *rq)
 {
@@ -832,7 +918,11 @@ sr_route(SrOrder *o, const SrRouteRequest *rq)
 		rules = p->rules;
 		if (!sr_rules_replan(rules, p->prof.name, p->total_cost,
 							 p->nship > 0 ? p->max_days : -1.0))
+		{
+			if (o->explain_deltas)
+				route_deltas(p);
 			return p;
+		}
 	}
 }
 

@@ -99,6 +99,10 @@ typedef struct SrPlan
 	bool		any_late;
 	DateADT		ready_by;		/* pickup: when the last shipment is ready */
 	Jsonb	   *preempted;		/* allocate(): holds of lower-priority orders it took */
+	/* explain_deltas: per network node not chosen, what using it would add */
+	bool	   *has_delta;
+	double	   *delta_cost;
+	double	   *delta_days;
 } SrPlan;
 
 /* One shipment of a plan: ship[first .. next) from one network node. */

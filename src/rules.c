@@ -1399,9 +1399,9 @@ validate_nodes(const char *rule_id, const char *key, const StrList *ids)
  * here is read the same way by every plan; checks the profiles and nodes it
  * names; on UPDATE stamps updated_at.
  */
-PG_FUNCTION_INFO_V1(rules_validate);
+PG_FUNCTION_INFO_V1(rule_validate);
 Datum
-rules_validate(PG_FUNCTION_ARGS)
+rule_validate(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;

@@ -576,9 +576,9 @@ simulate_one(SrStockView *view, seen_hash *seen, Jsonb *order, int i, MemoryCont
 	return routed;
 }
 
-PG_FUNCTION_INFO_V1(simulate_orders);
+PG_FUNCTION_INFO_V1(stockroute_simulate);
 Datum
-simulate_orders(PG_FUNCTION_ARGS)
+stockroute_simulate(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;
@@ -762,9 +762,9 @@ replay_one(SrStockView *view, Jsonb *doc, MemoryContext work, ResourceOwner owne
 	return routed;
 }
 
-PG_FUNCTION_INFO_V1(simulate_replay);
+PG_FUNCTION_INFO_V1(stockroute_replay);
 Datum
-simulate_replay(PG_FUNCTION_ARGS)
+stockroute_replay(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;

@@ -67,6 +67,21 @@ SELECT pg_temp.ex(stockroute.plan(pg_temp.o('SO-1', '[{"line_ref": "1", "sku": "
 SELECT jsonb_pretty(stockroute.plan(pg_temp.o('SO-1', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 20}]'))
                     #- '{explain,solver}');
 
+-- asked to ("explain_deltas"), each eligible node not chosen says what the
+-- best plan using it would add: cost, and days later; chosen and ineligible
+-- nodes carry no delta
+SELECT c->>'node_id' AS node_id, c->>'chosen' AS chosen, c->>'eligible' AS eligible,
+       c->>'delta_cost' AS delta_cost, c->>'delta_days' AS delta_days
+  FROM jsonb_array_elements(stockroute.plan(pg_temp.o('SO-1', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 20}]',
+                                                      '{"options": {"explain_deltas": true}}'))
+                            -> 'explain' -> 'candidates') c;
+-- ... and only when asked
+SELECT count(*) FILTER (WHERE c ? 'delta_cost') AS with_delta
+  FROM jsonb_array_elements(stockroute.plan(pg_temp.o('SO-1', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 20}]'))
+                            -> 'explain' -> 'candidates') c;
+SELECT pg_temp.err($$SELECT stockroute.plan(pg_temp.o('SO-1', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 20}]',
+                                                      '{"options": {"explain_deltas": "yes"}}'))$$);
+
 -- 2. one node can ship it all at similar cost: no split (B alone, not A 8 + B 4)
 SELECT pg_temp.ex(stockroute.plan(pg_temp.o('SO-2', '[{"line_ref": "1", "sku": "VALVE-9", "qty": 12}]')));
 -- PUMP-1: A 10 + B 10 would do, M ships all 20 in one shipment
