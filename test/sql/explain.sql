@@ -6,7 +6,8 @@
 -- what choosing it would add ("+12.40 USD, 2 days later", sooner, cheaper,
 -- the same cost or day, one of the two keys alone), one without them with
 -- its reason; a bad currency and non-numeric deltas are refused with 22023
--- and leave the setting as it was.
+-- and leave the setting as it was; a real plan() asked for its deltas
+-- (options.explain_deltas) is rendered with them.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS stockroute CASCADE;
 CREATE EXTENSION stockroute;
@@ -71,3 +72,15 @@ RESET stockroute.currency;
 SELECT pg_temp.err($$SELECT stockroute.explain('{"status": "complete", "explain": {"candidates": [{"node_id": "C", "chosen": false, "delta_cost": "12.40"}]}}')$$);
 SELECT pg_temp.err($$SELECT stockroute.explain('{"status": "complete", "explain": {"candidates": [{"node_id": "C", "chosen": false, "delta_days": true}]}}')$$);
 SELECT pg_temp.err($$SELECT stockroute.explain('{"status": "complete", "explain": {"candidates": [{"node_id": "C", "chosen": false, "delta_cost": 1, "delta_days": [2]}]}}')$$);
+
+-- a real plan asked for its deltas renders them the same way
+INSERT INTO stockroute.node (node_id, name, lat, lon, country) VALUES
+    ('A', 'Atlanta', 33.75, -84.39, 'US'), ('B', 'Birmingham', 33.52, -86.81, 'US'),
+    ('C', 'Reno', 39.53, -119.81, 'US');
+INSERT INTO stockroute.item (sku, weight_kg) VALUES ('VALVE-9', 2.5);
+INSERT INTO stockroute.stock (node_id, sku, on_hand) VALUES ('A', 'VALVE-9', 8), ('B', 'VALVE-9', 12), ('C', 'VALVE-9', 15);
+SET stockroute.now = '2026-11-23 09:00:00+00';
+SELECT regexp_replace(stockroute.explain(stockroute.plan('{"order_ref": "SO-2",
+         "ship_to": {"lat": 33.75, "lon": -84.39, "country": "US"},
+         "lines": [{"line_ref": "1", "sku": "VALVE-9", "qty": 8}], "options": {"explain_deltas": true}}')),
+       '\d+ evaluated, \d+ pruned', 'N evaluated, N pruned') AS explain;
