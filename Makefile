@@ -5,6 +5,8 @@
 #   make test                     everything on a fresh machine (packages, build with
 #                                 -Werror, install, throwaway cluster, all suites)
 #   make demo                     throwaway cluster, demo network, orders routed
+#   make package                  the Debian package postgresql-15-stockroute in dist/
+#                                 (pg_buildext, debian/); PGXN metadata is META.json
 
 EXTENSION  = stockroute
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
@@ -46,12 +48,19 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control scripts
 sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control scripts/build-sql.sh
 	scripts/build-sql.sh update $(PREV_VERSION) $(EXTVERSION) > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
-.PHONY: test demo deps
+.PHONY: test demo deps package print-scripts
 deps:
-	scripts/install-deps.sh
+	@scripts/install-deps.sh
+
+package:
+	@scripts/package.sh dist
+
+# the install and upgrade scripts make install installs (test/scripts/package.sh)
+print-scripts:
+	@echo $(notdir $(DATA) $(DATA_built))
 
 test:
-	scripts/test.sh
+	@scripts/test.sh
 
 demo:
-	scripts/demo.sh
+	@scripts/demo.sh
