@@ -7,12 +7,14 @@
 #   make demo                     throwaway cluster, demo network, orders routed
 #   make console                  the ops console over a throwaway demo cluster with a
 #                                 live feed, at http://127.0.0.1:8080 (CONSOLE_PORT)
+#   make package                  the Debian package postgresql-15-stockroute in dist/
+#                                 (pg_buildext, debian/); PGXN metadata is META.json
 
 EXTENSION  = stockroute
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = stockroute
-OBJS = src/stockroute.o src/guc.o src/prepared.o src/limits.o src/json.o src/solver.o src/solve.o src/calendar.o src/costmodel.o src/holiday.o src/access.o src/products.o src/rules.o src/operations.o src/stockview.o src/order.o src/network.o src/cost.o src/route.o src/planjson.o src/allocate.o src/priority.o src/reject.o src/replace.o src/plan.o src/simulate.o src/supply.o src/explain.o src/aggregate.o src/reservation.o src/capacity.o src/ingest.o src/released.o
+OBJS = src/stockroute.o src/guc.o src/prepared.o src/inputs.o src/json.o src/solver.o src/solve.o src/calendar.o src/costmodel.o src/holiday.o src/access.o src/products.o src/rules.o src/operations.o src/stockview.o src/order.o src/network.o src/cost.o src/route.o src/planjson.o src/allocate.o src/priority.o src/reject.o src/replace.o src/plan.o src/simulate.o src/supply.o src/explain.o src/aggregate.o src/reservation.o src/capacity.o src/ingest.o src/released.o
 
 # The install script and the update script from the last release are built
 # from the parts sql/manifest lists, in its order (sql/README.md): each
@@ -48,15 +50,22 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control scripts
 sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control scripts/build-sql.sh
 	scripts/build-sql.sh update $(PREV_VERSION) $(EXTVERSION) > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
-.PHONY: test demo console deps
+.PHONY: test demo console deps package print-scripts
 deps:
-	scripts/install-deps.sh
+	@scripts/install-deps.sh
+
+package:
+	@scripts/package.sh dist
+
+# the install and upgrade scripts make install installs (test/scripts/package.sh)
+print-scripts:
+	@echo $(notdir $(DATA) $(DATA_built))
 
 test:
-	scripts/test.sh
+	@scripts/test.sh
 
 demo:
-	scripts/demo.sh
+	@scripts/demo.sh
 
 console:
-	scripts/console.sh
+	@scripts/console.sh

@@ -13,10 +13,12 @@
 -- node's cutoff) and time zone, so that days and ETAs are the same every run
 SET stockroute.now = '2026-11-23 09:00:00+00';
 SET TimeZone = 'UTC';
+-- pg_temp.wrap() keeps long lines under 120 characters, pg_temp.money() shows amounts as explain() does
+\ir format.sql
 
 -- the orders, as integrations send them (the contract in DESIGN.md)
-\set so1001 '{"order_ref": "SO-1001", "ship_to": {"lat": 33.75, "lon": -84.39, "country": "US", "region": "GA", "postal_code": "30301"}, "customer": {"id": "C-42", "segment": "tier3", "payment": "card", "tags": []}, "lines": [{"line_ref": "1", "sku": "VALVE-9", "qty": 20}], "profile": "default", "options": {"allow_partial": true, "max_shipments": 3, "need_by": "2026-11-25"}}'
-\set so1002 '{"order_ref": "SO-1002", "ship_to": {"lat": 41.88, "lon": -87.63, "country": "US", "region": "IL", "postal_code": "60601"}, "customer": {"id": "C-77", "segment": "tier3"}, "lines": [{"line_ref": "1", "sku": "BEARING-105", "qty": 40}]}'
+\set so1001 '{"order_ref": "SO-1001", "ship_to": {"lat": 33.75, "lon": -84.39, "country": "US", "region": "GA", "postal_code": "30301"}, "customer": {"id": "C-42", "segment": "tier3", "payment": "card", "tags": []}, "lines": [{"line_ref": "1", "sku": "VALVE-9", "qty": 20}], "profile": "default", "options": {"allow_partial": true, "max_shipments": 3, "need_by": "2026-11-25", "explain_deltas": true}}'
+\set so1002 '{"order_ref": "SO-1002", "ship_to": {"lat": 41.88, "lon": -87.63, "country": "US", "region": "IL", "postal_code": "60601"}, "customer": {"id": "C-77", "segment": "tier3"}, "lines": [{"line_ref": "1", "sku": "BEARING-105", "qty": 40}], "options": {"explain_deltas": true}}'
 \set so1003 '{"order_ref": "SO-1003", "ship_to": {"lat": 32.78, "lon": -96.80, "country": "US", "region": "TX", "postal_code": "75201"}, "customer": {"id": "C-19", "segment": "tier3"}, "lines": [{"line_ref": "1", "sku": "FILTER-124", "qty": 24}, {"line_ref": "2", "sku": "FITTING-109", "qty": 30}, {"line_ref": "3", "sku": "SOLVENT-103", "qty": 2}, {"line_ref": "4", "sku": "BEARING-105", "qty": 10}]}'
 \set so1004 '{"order_ref": "SO-1004", "ship_to": {"lat": 36.16, "lon": -86.78, "country": "US", "region": "TN", "postal_code": "37203"}, "customer": {"id": "C-05", "segment": "tier3"}, "lines": [{"line_ref": "1", "sku": "VALVE-101", "qty": 150}], "options": {"max_shipments": 3}}'
 \set so1005 '{"order_ref": "SO-1005", "ship_to": {"lat": 40.68, "lon": -73.94, "country": "US", "region": "NY", "postal_code": "11216"}, "customer": {"id": "G-1", "segment": "guest"}, "lines": [{"line_ref": "1", "sku": "SEAL-106", "qty": 2}]}'
@@ -25,11 +27,10 @@ SET TimeZone = 'UTC';
 \echo
 \echo '=== The demo network (demo/network.sql) ==='
 \echo
-SELECT n.node_id, n.name, n.kind, n.region, n.status, n.handling_days AS hdays, n.cutoff,
-       n.tags,
+SELECT n.node_id, n.name, n.kind, n.status, n.handling_days AS hdays, to_char(n.cutoff, 'HH24:MI') AS cutoff,
+       array_to_string(n.tags, ',') AS tags,
        (SELECT count(*) FROM stockroute.stock s WHERE s.node_id = n.node_id AND s.on_hand > 0) AS skus,
-       (SELECT sum(on_hand) FROM stockroute.stock s WHERE s.node_id = n.node_id) AS units,
-       (SELECT count(*) FROM stockroute.lane l WHERE l.node_id = n.node_id) AS lanes
+       (SELECT sum(on_hand) FROM stockroute.stock s WHERE s.node_id = n.node_id) AS units
   FROM stockroute.node n
  ORDER BY n.kind DESC, n.node_id;
 
@@ -40,22 +41,22 @@ SELECT n.node_id, n.name, n.kind, n.region, n.status, n.handling_days AS hdays, 
 \echo '=== 1. The seed order SO-1001: 20 x VALVE-9 to Atlanta ==='
 \echo '    VALVE-9 is at A (Atlanta) 8, B (Birmingham) 12, C (Reno) 15: A 8 + B 12 beats C 15 + anything.'
 \echo
-\echo :so1001
+SELECT pg_temp.wrap(:'so1001');
 \echo
-SELECT stockroute.explain(stockroute.plan(:'so1001'));
+SELECT pg_temp.wrap(stockroute.explain(stockroute.plan(:'so1001')));
 
 \echo
 \echo '=== 2. SO-1002: 40 x BEARING-105 to Chicago -- one node ships it whole, no split ==='
 \echo '    Eleven nodes hold it; the Joliet DC, a day of transit away, has 113.'
 \echo
-SELECT stockroute.explain(stockroute.plan(:'so1002'));
+SELECT pg_temp.wrap(stockroute.explain(stockroute.plan(:'so1002')));
 
 \echo
 \echo '=== 3. SO-1003: four lines to Dallas, one of them hazmat ==='
 \echo '    The Dallas 3PL ships three lines in one box; the solvent may only leave'
 \echo '    the hazmat warehouse (item.allowed_nodes), so that line ships separately.'
 \echo
-SELECT stockroute.explain(stockroute.plan(:'so1003'));
+SELECT pg_temp.wrap(stockroute.explain(stockroute.plan(:'so1003')));
 
 \echo
 \echo '=== 4. SO-1004: 150 x VALVE-101 to Nashville, at most 3 shipments -- a partial fill ==='
@@ -63,7 +64,7 @@ SELECT stockroute.explain(stockroute.plan(:'so1003'));
 \echo '    backordered.  B has no lane for 87 kg (its parcel lanes stop at 70 kg, no LTL):'
 \echo '    it is costed by the distance model, so its shipment names no service.'
 \echo
-SELECT stockroute.explain(stockroute.plan(:'so1004'));
+SELECT pg_temp.wrap(stockroute.explain(stockroute.plan(:'so1004')));
 
 \pset format aligned
 \pset tuples_only off
@@ -77,7 +78,7 @@ SELECT stockroute.explain(stockroute.plan(:'so1004'));
 SELECT prof AS profile, p->>'status' AS status,
        (SELECT string_agg(s->>'node_id' || coalesce(' by ' || (s->>'service'), ' (distance model)'), ' + ')
           FROM jsonb_array_elements(p->'shipments') s) AS ships_from,
-       (p->>'cost')::numeric AS freight,
+       pg_temp.money((p->>'cost')::numeric) AS freight,
        (SELECT max((s->>'days')::int) FROM jsonb_array_elements(p->'shipments') s) AS days,
        (SELECT max(s->>'eta') FROM jsonb_array_elements(p->'shipments') s) AS eta
   FROM unnest(ARRAY['default', 'cheapest', 'fastest', 'closest']) WITH ORDINALITY AS x(prof, i),
@@ -97,13 +98,12 @@ SELECT p->>'order_ref' AS order_ref,
        coalesce(o->'customer'->>'segment', '') || coalesce(' ' || (o->'customer'->>'payment'), '') AS buyer,
        o->'ship_to'->>'country' || '-' || coalesce(o->'ship_to'->>'region', '') AS ship_to,
        (SELECT string_agg(r->>'rule_id', ', ') FROM jsonb_array_elements(p->'rules') r) AS rules,
-       p->'profile'->>'name' || coalesce(' (fallback from ' || (p->'profile'->>'fallback_from') || ': '
-                                         || (p->'profile'->>'because') || ')', '') AS profile,
+       p->'profile'->>'name' || coalesce(' (from ' || (p->'profile'->>'fallback_from') || ')', '') AS profile,
        (SELECT string_agg(s->>'node_id' || ' ' || (SELECT sum((l->>'qty')::int) FROM jsonb_array_elements(s->'lines') l),
                           ' + ' ORDER BY s->>'node_id')
           FROM jsonb_array_elements(p->'shipments') s) AS ships_from,
        p->>'status' AS status,
-       (p->>'cost')::numeric AS freight
+       pg_temp.money((p->>'cost')::numeric) AS freight
   FROM (VALUES
         (1, jsonb_set(:'so1001'::jsonb, '{customer}', '{"id": "C-11", "segment": "tier1"}') - 'options'
             || '{"order_ref": "SO-1007"}'),
@@ -122,13 +122,13 @@ SELECT p->>'order_ref' AS order_ref,
 \echo
 \echo 'The tier1 order explained: the contract rule names every node it excluded.'
 \echo
-SELECT stockroute.explain(stockroute.plan(jsonb_set(:'so1001'::jsonb, '{customer}', '{"id": "C-11", "segment": "tier1"}')
-                                          - 'options' || '{"order_ref": "SO-1007"}'));
+SELECT pg_temp.wrap(stockroute.explain(stockroute.plan(jsonb_set(:'so1001'::jsonb, '{customer}', '{"id": "C-11", "segment": "tier1"}')
+                                          - 'options' || '{"order_ref": "SO-1007"}')));
 \echo
 \echo 'The guest order of six motors: under "closest" the Edison DC ships them by LTL for 109.19,'
 \echo 'over the guest cap of 100, so the order is planned again under "cheapest".'
 \echo
-SELECT stockroute.explain(stockroute.plan('{"order_ref": "SO-1008", "ship_to": {"lat": 40.68, "lon": -73.94, "country": "US", "region": "NY", "postal_code": "11216"}, "customer": {"id": "G-2", "segment": "guest"}, "lines": [{"line_ref": "1", "sku": "MOTOR-110", "qty": 6}]}'));
+SELECT pg_temp.wrap(stockroute.explain(stockroute.plan('{"order_ref": "SO-1008", "ship_to": {"lat": 40.68, "lon": -73.94, "country": "US", "region": "NY", "postal_code": "11216"}, "customer": {"id": "G-2", "segment": "guest"}, "lines": [{"line_ref": "1", "sku": "MOTOR-110", "qty": 6}]}')));
 \pset format aligned
 \pset tuples_only off
 
@@ -141,7 +141,7 @@ SELECT node_id, on_hand, reserved, safety_stock, available
 
 \pset format unaligned
 \pset tuples_only on
-SELECT stockroute.explain(stockroute.allocate(:'so1001'));
+SELECT pg_temp.wrap(stockroute.explain(stockroute.allocate(:'so1001')));
 \pset format aligned
 \pset tuples_only off
 
@@ -189,5 +189,5 @@ SELECT n->>'node_id' AS node_id, n->>'name' AS name, n->>'status' AS status,
 \echo
 \echo '=== 9. The same 20 x VALVE-9 for another Atlanta customer, now that SO-1001 holds A and B ==='
 \echo
-SELECT stockroute.explain(stockroute.plan(jsonb_set(:'so1001'::jsonb, '{order_ref}', '"SO-1006"')));
+SELECT pg_temp.wrap(stockroute.explain(stockroute.plan(jsonb_set(:'so1001'::jsonb, '{order_ref}', '"SO-1006"'))));
 \echo

@@ -94,7 +94,7 @@ EOF
     exit 1
 fi
 
-scripts/install-deps.sh
+scripts/install-deps.sh console
 echo "Building stockroute ..."
 make -s
 # staged, as make test does: the throwaway cluster loads it from there

@@ -346,14 +346,17 @@ BEGIN
         RAISE EXCEPTION 'schedule must not be empty' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        IF cron_db IS NOT NULL AND cron_db <> current_database() THEN
+            RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+                USING ERRCODE = 'SR040',
+                      DETAIL = format('pg_cron runs in database "%s" (cron.database_name).', cron_db),
+                      HINT = format('In database "%s" run: SELECT cron.schedule_in_database(''stockroute-reconcile'', %L, ''SELECT stockroute.reconcile()'', %L);',
+                                    cron_db, p_schedule, current_database());
+        END IF;
+        -- pg_cron not loaded at all (cron.database_name unset), or meant for here
         RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
             USING ERRCODE = 'SR040',
-                  DETAIL = CASE WHEN cron_db IS NOT NULL AND cron_db <> current_database()
-                                THEN format('pg_cron runs in database "%s" (cron.database_name).', cron_db) END,
-                  HINT = CASE WHEN cron_db IS NOT NULL AND cron_db <> current_database()
-                              THEN format('In database "%s" run: SELECT cron.schedule_in_database(''stockroute-reconcile'', %L, ''SELECT stockroute.reconcile()'', %L);',
-                                          cron_db, p_schedule, current_database())
-                              ELSE 'Add pg_cron to shared_preload_libraries, restart the server, then CREATE EXTENSION pg_cron in the database named by cron.database_name.' END;
+                  HINT = 'Add pg_cron to shared_preload_libraries, restart the server, then CREATE EXTENSION pg_cron in the database named by cron.database_name.';
     END IF;
     -- the job runs as the caller; cron.schedule replaces a job of the same name
     EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid

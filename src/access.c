@@ -45,7 +45,7 @@
 #include "utils/snapmgr.h"
 
 #include "access.h"
-#include "limits.h"
+#include "inputs.h"
 
 struct SrNodeScope
 {

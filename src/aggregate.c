@@ -27,7 +27,7 @@
 #include "errcodes.h"
 #include "guc.h"
 #include "json.h"
-#include "limits.h"
+#include "inputs.h"
 #include "solve.h"
 
 typedef struct SplitRow

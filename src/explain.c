@@ -1,14 +1,17 @@
 /*
  * explain.c — explain(plan jsonb) → text: a plan as a person reads it, in
  * the manner of EXPLAIN.  Works on the output of plan(), allocate() and
- * split_plan().  Numbers are printed as the plan stores them, so the text is
- * as stable as the plan; the solver's time is shown only while
+ * split_plan().  Amounts of money (the plan's and each shipment's cost, what
+ * a candidate not chosen would add) are rounded to cents and followed by
+ * stockroute.currency; other numbers are printed as the plan stores them, so
+ * the text is as stable as the plan.  The solver's time is shown only while
  * stockroute.explain_timing is on (turn it off for regression tests).
  */
 #include "postgres.h"
 
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
@@ -89,6 +92,115 @@ element(JsonbContainer *arr, int i, const char *path)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("plan field \"%s[%d]\" must be an object", path, i)));
 	return v->val.binary.data;
+}
+
+/* a number field, or NULL if absent or JSON null; anything else is an error */
+static Numeric
+number_field(JsonbContainer *obj, const char *key, const char *path)
+{
+	JsonbValue	vbuf;
+	JsonbValue *v = sr_jsonb_get(obj, key, &vbuf);
+
+	if (v == NULL || v->type == jbvNull)
+		return NULL;
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("plan field \"%s\" must be a number, got %s", path, sr_jsonb_shown(v))));
+	return v->val.numeric;
+}
+
+/* -1, 0 or 1 */
+static int
+numeric_sign_of(Numeric n)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
+											 NumericGetDatum(int64_to_numeric(0))));
+}
+
+/*
+ * An amount of money: "43.00 USD" (two decimals, then stockroute.currency
+ * unless it is empty).  A value too long to read stays in scientific form.
+ */
+static void
+append_money(StringInfo out, Numeric n)
+{
+	Numeric		cents = DatumGetNumeric(DirectFunctionCall2(numeric_round, NumericGetDatum(n),
+															Int32GetDatum(2)));
+	char	   *text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(cents)));
+
+	if (strlen(text) > 32)
+		text = numeric_out_sci(n, 3);
+	appendStringInfoString(out, text);
+	if (stockroute_currency != NULL && stockroute_currency[0] != '\0')
+		appendStringInfo(out, " %s", stockroute_currency);
+}
+
+/* before and a cost field, as money when it is a number, else as stored; nothing if absent */
+static void
+append_cost(StringInfo out, JsonbContainer *obj, const char *key, const char *before)
+{
+	JsonbValue	vbuf;
+	JsonbValue *v = sr_jsonb_get(obj, key, &vbuf);
+
+	if (v == NULL)
+		return;
+	appendStringInfoString(out, before);
+	if (v->type == jbvNumeric)
+		append_money(out, v->val.numeric);
+	else
+		appendStringInfoString(out, scalar(obj, key));
+}
+
+/*
+ * What choosing a candidate would have cost: "+12.40 USD, 2 days later"
+ * from its delta_cost and delta_days (the best plan that uses the node,
+ * against the chosen plan).  False, writing nothing, when it has neither.
+ */
+static bool
+append_delta(StringInfo out, JsonbContainer *c)
+{
+	Numeric		cost = number_field(c, "delta_cost", "explain.candidates[].delta_cost");
+	Numeric		days = number_field(c, "delta_days", "explain.candidates[].delta_days");
+
+	if (cost == NULL && days == NULL)
+		return false;
+	appendStringInfoString(out, "not chosen: ");
+	if (cost != NULL)
+	{
+		Numeric		cents = DatumGetNumeric(DirectFunctionCall2(numeric_round,
+																NumericGetDatum(cost),
+																Int32GetDatum(2)));
+		int			sign = numeric_sign_of(cents);
+
+		if (sign == 0)
+			appendStringInfoString(out, "same cost");
+		else
+		{
+			appendStringInfoChar(out, sign > 0 ? '+' : '-');
+			append_money(out, DatumGetNumeric(DirectFunctionCall1(numeric_abs,
+																  NumericGetDatum(cents))));
+		}
+	}
+	if (days != NULL)
+	{
+		int			sign = numeric_sign_of(days);
+		Numeric		mag = DatumGetNumeric(DirectFunctionCall1(numeric_abs, NumericGetDatum(days)));
+		JsonbValue	shown;
+		char	   *n;
+
+		shown.type = jbvNumeric;
+		shown.val.numeric = mag;
+		n = sr_jsonb_shown(&shown);
+		if (cost != NULL)
+			appendStringInfoString(out, ", ");
+		if (sign == 0)
+			appendStringInfoString(out, "same delivery day");
+		else
+			appendStringInfo(out, "%s day%s %s", n, strcmp(n, "1") == 0 ? "" : "s",
+							 sign > 0 ? "later" : "sooner");
+	}
+	return true;
 }
 
 /* "line 1 (VALVE-9) x 8", with its lots: " [lot L1 x 5 exp 2027-01-31, lot L2 x 3]" */
@@ -224,8 +336,7 @@ stockroute_explain(PG_FUNCTION_ARGS)
 		appendStringInfo(&out, "Plan: %s", nz(scalar(root, "status")));
 	if ((v = scalar(root, "score")) != NULL)
 		appendStringInfo(&out, ", score %s", v);
-	if ((v = scalar(root, "cost")) != NULL)
-		appendStringInfo(&out, ", cost %s", v);
+	append_cost(&out, root, "cost", ", cost ");
 	if ((obj = object_field(root, "profile", "profile")) != NULL)
 	{
 		appendStringInfo(&out, ", profile %s v%s", nz(scalar(obj, "name")), nz(scalar(obj, "version")));
@@ -294,8 +405,7 @@ stockroute_explain(PG_FUNCTION_ARGS)
 			appendStringInfoString(&out, ", hazmat");
 		appendStringInfoString(&out, ": ");
 		append_lines(&out, array_field(s, "lines", "shipments[].lines"), "shipments[].lines");
-		if ((v = scalar(s, "cost")) != NULL)
-			appendStringInfo(&out, "; cost %s", v);
+		append_cost(&out, s, "cost", "; cost ");
 		if ((v = scalar(s, "days")) != NULL)
 			appendStringInfo(&out, ", %s day%s", v, strcmp(v, "1") == 0 ? "" : "s");
 		if ((v = scalar(s, "ship_date")) != NULL)
@@ -339,7 +449,7 @@ stockroute_explain(PG_FUNCTION_ARGS)
 
 	append_rules(&out, array_field(root, "rules", "rules"));
 
-	/* candidates not chosen, with their reasons */
+	/* candidates not chosen: what choosing them would add, else their reasons */
 	obj = object_field(root, "explain", "explain");
 	arr = obj ? array_field(obj, "candidates", "explain.candidates") : NULL;
 	n = arr ? JsonContainerSize(arr) : 0;
@@ -355,7 +465,9 @@ stockroute_explain(PG_FUNCTION_ARGS)
 			appendStringInfoString(&out, "\n  Not chosen:");
 		appendStringInfoString(&out, "\n    ");
 		append_node(&out, c);
-		appendStringInfo(&out, ": %s", (v = scalar(c, "reason")) != NULL ? v : "");
+		appendStringInfoString(&out, ": ");
+		if (!append_delta(&out, c) && (v = scalar(c, "reason")) != NULL)
+			appendStringInfoString(&out, v);
 	}
 
 	/* shipments whose lane changed at their real weight */

@@ -29,6 +29,7 @@ int			stockroute_max_order_lines = 500;
 int			stockroute_allocate_retries = 3;
 char	   *stockroute_now = NULL;
 bool		stockroute_explain_timing = true;
+char	   *stockroute_currency = NULL;
 
 /* sync */
 int			stockroute_max_batch_events = 10000;
@@ -38,6 +39,24 @@ char	   *stockroute_staging_file = NULL;
 /* supply, priority, simulation */
 bool		stockroute_priority_preemption = false;
 int			stockroute_max_simulate_orders = 100000;
+
+/*
+ * stockroute.currency: empty, or an ISO 4217 code (three letters A-Z).  It
+ * only labels amounts in explain(); plans store bare numbers.
+ */
+static bool
+check_currency(char **newval, void **extra, GucSource source)
+{
+	const char *v = *newval;
+
+	if (v == NULL || v[0] == '\0')
+		return true;
+	if (strlen(v) == 3 &&
+		v[0] >= 'A' && v[0] <= 'Z' && v[1] >= 'A' && v[1] <= 'Z' && v[2] >= 'A' && v[2] <= 'Z')
+		return true;
+	GUC_check_errdetail("stockroute.currency must be empty or an ISO 4217 code of three upper-case letters, such as \"USD\" or \"EUR\".");
+	return false;
+}
 
 /*
  * stockroute.now must be a finite timestamp.  It is parsed again at use, in
@@ -131,6 +150,13 @@ sr_define_gucs(void)
 							 true,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomStringVariable("stockroute.currency",
+							   "Currency code explain() shows after amounts of money.",
+							   "An ISO 4217 code (USD, EUR, ...) or empty for bare amounts; plans store numbers in the currency of the lanes and profiles.",
+							   &stockroute_currency,
+							   "USD",
+							   PGC_USERSET, 0,
+							   check_currency, NULL, NULL);
 	DefineCustomIntVariable("stockroute.max_batch_events",
 							"Most events ingest() accepts in one call.",
 							"Larger batches are refused with SQLSTATE 54000; ingest_staged() works in chunks of this size.",

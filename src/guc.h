@@ -15,6 +15,7 @@ extern int	stockroute_max_order_lines;
 extern int	stockroute_allocate_retries;
 extern char *stockroute_now;
 extern bool stockroute_explain_timing;
+extern char *stockroute_currency;	/* label of amounts in explain() */
 extern int	stockroute_max_batch_events;
 extern int	stockroute_max_event_skew;	/* seconds */
 extern char *stockroute_staging_file;

@@ -65,7 +65,7 @@
 
 #include "access.h"
 #include "guc.h"
-#include "limits.h"
+#include "inputs.h"
 #include "prepared.h"
 
 

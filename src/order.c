@@ -19,7 +19,7 @@
 #include "errcodes.h"
 #include "guc.h"
 #include "json.h"
-#include "limits.h"
+#include "inputs.h"
 #include "order.h"
 #include "products.h"
 #include "rules.h"

@@ -41,7 +41,7 @@
 #include "allocate.h"
 #include "errcodes.h"
 #include "json.h"
-#include "limits.h"
+#include "inputs.h"
 #include "order.h"
 #include "prepared.h"
 #include "route.h"

@@ -37,7 +37,7 @@
 
 #include "allocate.h"
 #include "json.h"
-#include "limits.h"
+#include "inputs.h"
 #include "order.h"
 #include "prepared.h"
 #include "route.h"

@@ -48,7 +48,7 @@
 
 #include "errcodes.h"
 #include "guc.h"
-#include "limits.h"
+#include "inputs.h"
 #include "prepared.h"
 
 typedef enum ResStatus

@@ -34,7 +34,7 @@
 #include "cost.h"
 #include "guc.h"
 #include "json.h"
-#include "limits.h"
+#include "inputs.h"
 #include "network.h"
 #include "operations.h"
 #include "order.h"

@@ -396,6 +396,8 @@ CREATE TABLE stockroute.decision (
 );
 
 CREATE INDEX decision_order_idx ON stockroute.decision (order_ref, created_at);
+-- the recent decisions: monitoring's rates (monitoring/queries.yaml), replay()'s window
+CREATE INDEX decision_created_idx ON stockroute.decision (created_at);
 
 COMMENT ON TABLE stockroute.decision IS
     'Audit log of routing decisions: input, plan, profile version and solver statistics';

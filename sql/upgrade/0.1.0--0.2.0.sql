@@ -24,6 +24,10 @@ DROP TYPE stockroute.ingest_item;
 -- reconcile()'s low-stock check reads a partial index
 CREATE INDEX stock_reorder_idx ON stockroute.stock (node_id, sku) WHERE reorder_point > 0;
 
+-- the decision log is read by time: monitoring's rates (monitoring/queries.yaml),
+-- replay()'s window
+CREATE INDEX decision_created_idx ON stockroute.decision (created_at);
+
 -- Time and ETA --------------------------------------------------------------------
 -- Existing nodes and lanes get Monday to Friday and no calendar, so their
 -- ETAs now skip weekends.

@@ -1,5 +1,5 @@
 /*
- * limits.c — input limits shared by every entry point: a specific SQLSTATE
+ * inputs.c — input limits shared by every entry point: a specific SQLSTATE
  * naming the field, raised before anything is written.
  */
 #include "postgres.h"
@@ -8,7 +8,7 @@
 #include "utils/builtins.h"
 
 #include "guc.h"
-#include "limits.h"
+#include "inputs.h"
 
 void
 sr_check_ident_length(const char *what, const char *value)

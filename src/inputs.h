@@ -1,8 +1,8 @@
 /*
- * limits.h — input limits shared by every entry point (src/limits.c).
+ * inputs.h — input limits shared by every entry point (src/inputs.c).
  */
-#ifndef STOCKROUTE_LIMITS_H
-#define STOCKROUTE_LIMITS_H
+#ifndef STOCKROUTE_INPUTS_H
+#define STOCKROUTE_INPUTS_H
 
 #include "postgres.h"
 
@@ -16,7 +16,7 @@
  * bytes; 256 bytes each keeps every key well below that.
  */
 #define SR_MAX_IDENT_BYTES 256
-/* ERROR 22001 naming `what` when value is longer than SR_MAX_IDENT_BYTES (src/limits.c) */
+/* ERROR 22001 naming `what` when value is longer than SR_MAX_IDENT_BYTES */
 extern void sr_check_ident_length(const char *what, const char *value);
 /* ERROR 54000 when n candidates exceed stockroute.max_candidates (order_ref NULL: split_plan) */
 extern void sr_check_candidates(int64 n, const char *order_ref);
