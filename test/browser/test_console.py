@@ -45,6 +45,7 @@ from pathlib import Path
 
 import psycopg2
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -170,12 +171,29 @@ def browse(path, server="ops"):
     return d
 
 
+def detached(element):
+    """A wait condition: element has left the document (its page was replaced).
+
+    Chromium reports a node of a replaced document either as a stale element or, while the
+    new document loads, as an inspector error saying the node does not belong to it; any
+    other error means the old page may still be there, so the wait goes on."""
+    def check(driver):
+        try:
+            element.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as e:
+            return "does not belong to the document" in str(e)
+    return check
+
+
 def submit(form_id=None, button=None):
     """Submit a form in the page and wait for the page it leads to; the message shown there."""
     d = S["browser"]
     button = button or d.find_element(By.CSS_SELECTOR, f"#{form_id} button[type=submit]")
     button.click()
-    WebDriverWait(d, 20).until(EC.staleness_of(button))
+    WebDriverWait(d, 20).until(detached(button))
     return WebDriverWait(d, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".flash")))
 
 
