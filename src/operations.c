@@ -114,7 +114,6 @@ sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 {
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	Datum	   *ids;
 	int		   *order;
 	uint64		r;
 	int			i;
@@ -133,15 +132,11 @@ sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 
 		plan_ops = sr_prepare_kept_generic(OPS_SQL, 5, types);
 	}
-	ids = palloc(sizeof(Datum) * (nnodes > 0 ? nnodes : 1));
 	order = palloc(sizeof(int) * (nnodes > 0 ? nnodes : 1));
 	for (i = 0; i < nnodes; i++)
-	{
-		ids[i] = CStringGetTextDatum(node_ids[i]);
 		order[i] = i;
-	}
 	qsort_arg(order, nnodes, sizeof(int), cmp_ids, (void *) node_ids);
-	args[0] = PointerGetDatum(construct_array(ids, nnodes, TEXTOID, -1, false, TYPALIGN_INT));
+	args[0] = sr_text_array(node_ids, nnodes);
 	args[1] = CStringGetTextDatum(profile);
 	args[2] = order_ref ? CStringGetTextDatum(order_ref) : (Datum) 0;
 	nulls[2] = order_ref ? ' ' : 'n';

@@ -10,6 +10,7 @@
 #include "postgres.h"
 #include "prepared.h"
 
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -103,4 +104,23 @@ sr_array_get(SrArray *a, Oid elemtype)
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 	return PointerGetDatum(construct_md_array(a->d, a->nulls, 1, dims, lbs, elemtype,
 											  typlen, typbyval, typalign));
+}
+
+/* strs[0..n) as a text[] parameter */
+Datum
+sr_text_array(char *const *strs, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(strs[i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+void
+sr_spi_ok(int rc, int want, const char *what)
+{
+	if (rc != want)
+		elog(ERROR, "stockroute: %s failed: %s", what, SPI_result_code_string(rc));
 }

@@ -30,4 +30,9 @@ extern void sr_array_datum(SrArray *a, Datum v);
 /* the array of elemtype (TEXTOID, INT8OID, JSONBOID, ...) */
 extern Datum sr_array_get(SrArray *a, Oid elemtype);
 
+/* strs[0..n) as a text[] parameter */
+extern Datum sr_text_array(char *const *strs, int n);
+/* an SPI return code that must be `want`, else an internal error naming `what` */
+extern void sr_spi_ok(int rc, int want, const char *what);
+
 #endif

@@ -23,7 +23,6 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -33,7 +32,6 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 
 #include "allocate.h"
 #include "json.h"
@@ -41,6 +39,7 @@
 #include "order.h"
 #include "prepared.h"
 #include "route.h"
+#include "subxact.h"
 
 static SPIPlanPtr plan_fill_select = NULL;
 static SPIPlanPtr plan_fill_lock = NULL;
@@ -215,37 +214,15 @@ place_fn(void *arg)
 static void
 place(Placement *pl)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *edata;
 
 	pl->plan = NULL;
 	pl->placed = palloc0(sizeof(int64) * (pl->nlines > 0 ? pl->nlines : 1));
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		place_fn(pl);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *ed;
-
-		MemoryContextSwitchTo(cxt);
-		ed = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (ed->sqlerrcode == ERRCODE_QUERY_CANCELED || ed->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-			ReThrowError(ed);
-		FreeErrorData(ed);
-		pl->plan = NULL;
-		memset(pl->placed, 0, sizeof(int64) * pl->nlines);
-	}
-	PG_END_TRY();
+	if (sr_subxact(place_fn, pl, &edata))
+		return;
+	FreeErrorData(edata);
+	pl->plan = NULL;
+	memset(pl->placed, 0, sizeof(int64) * pl->nlines);
 }
 
 /* ---------------------------------------------------------------- fill_backorders() */
