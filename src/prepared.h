@@ -24,6 +24,7 @@ typedef struct SrArray
 } SrArray;
 
 extern void sr_array_init(SrArray *a, int cap);
+extern void sr_array_add(SrArray *a, Datum d, bool isnull);
 extern void sr_array_text(SrArray *a, const char *s);	/* NULL: SQL NULL */
 extern void sr_array_int8(SrArray *a, int64 v);
 extern void sr_array_datum(SrArray *a, Datum v);
