@@ -32,7 +32,6 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -42,7 +41,6 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 
 #include "allocate.h"
 #include "errcodes.h"
@@ -52,6 +50,7 @@
 #include "prepared.h"
 #include "priority.h"
 #include "route.h"
+#include "subxact.h"
 #include "solve.h"
 
 static SPIPlanPtr plan_lock_order = NULL;
@@ -169,29 +168,6 @@ static SPIPlanPtr plan_record = NULL;
 
 /* ---------------------------------------------------------------- reserving */
 
-/* the plan's (node_id, sku, qty) per shipment line, for the stock lock */
-static void
-plan_stock_arrays(const SrPlan *p, Datum *args)
-{
-	SrArray		nodes,
-				skus,
-				qtys;
-	int			i;
-
-	sr_array_init(&nodes, p->nship);
-	sr_array_init(&skus, p->nship);
-	sr_array_init(&qtys, p->nship);
-	for (i = 0; i < p->nship; i++)
-	{
-		sr_array_text(&nodes, p->net.nodes[p->ship[i].node].node_id);
-		sr_array_text(&skus, p->order->lines[p->ship[i].line].sku);
-		sr_array_int8(&qtys, p->ship[i].qty);
-	}
-	args[0] = sr_array_get(&nodes, TEXTOID);
-	args[1] = sr_array_get(&skus, TEXTOID);
-	args[2] = sr_array_get(&qtys, INT8OID);
-}
-
 /* units of lapsed holds at (node_id, sku) or its lot (lot_code NULL: the stock row) */
 static int64
 lapsed_units(const char *node_id, const char *sku, const char *lot_code)
@@ -270,7 +246,7 @@ lock_plan_stock(const SrPlan *p, bool nowait)
 		plan_lock_stock[0] = sr_prepare_kept(LOCK_STOCK_SQL(""), 3, types);
 		plan_lock_stock[1] = sr_prepare_kept(LOCK_STOCK_SQL("NOWAIT"), 3, types);
 	}
-	plan_stock_arrays(p, args);
+	sr_plan_ship_arrays(p, &args[0], &args[1], &args[2]);
 	if (SPI_execute_plan(plan_lock_stock[nowait], args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "stockroute: stock lock failed");
 	tt = SPI_tuptable;
@@ -401,40 +377,17 @@ insert_plan_reservations(const char *order_ref, const SrPlan *p, const char *key
 static bool
 try_in_subxact(void (*fn) (void *arg), void *arg, bool nowait, bool locked)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	volatile bool ok = false;
+	ErrorData  *edata;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-
-	PG_TRY();
-	{
-		fn(arg);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		ok = true;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		if ((edata->sqlerrcode != ERRCODE_SR_INSUFFICIENT_STOCK || locked) &&
-			edata->sqlerrcode != ERRCODE_SR_CAPACITY_EXCEEDED &&
-			edata->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED &&
-			!(nowait && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE))
-			ReThrowError(edata);
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	return ok;
+	if (sr_subxact(fn, arg, &edata))
+		return true;
+	if ((edata->sqlerrcode != ERRCODE_SR_INSUFFICIENT_STOCK || locked) &&
+		edata->sqlerrcode != ERRCODE_SR_CAPACITY_EXCEEDED &&
+		edata->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED &&
+		!(nowait && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE))
+		ReThrowError(edata);
+	FreeErrorData(edata);
+	return false;
 }
 
 typedef struct ReserveArgs
@@ -634,72 +587,6 @@ replay_decision(const char *order_ref, const SrOrder *o)
 											  JsonbPGetDatum(sr_json_to_jsonb(&b))));
 }
 
-const char *
-sr_plan_status(const SrPlan *p)
-{
-	return p->res.status == SR_COMPLETE ? "complete" :
-		p->res.status == SR_PARTIAL ? "partial" : "unfillable";
-}
-
-void
-sr_plan_unfilled_arrays(const SrPlan *p, SrArray *lines, SrArray *skus, SrArray *qtys)
-{
-	int			i;
-
-	sr_array_init(lines, p->order->nlines);
-	sr_array_init(skus, p->order->nlines);
-	sr_array_init(qtys, p->order->nlines);
-	for (i = 0; i < p->order->nlines; i++)
-		if (p->left[i] > 0)
-		{
-			sr_array_text(lines, p->order->lines[i].line_ref);
-			sr_array_text(skus, p->order->lines[i].sku);
-			sr_array_int8(qtys, p->left[i]);
-		}
-}
-
-void
-sr_plan_shipment_messages(const SrPlan *p, const char *rerouted_from, SrArray *nodes,
-						  SrArray *payloads)
-{
-	StringInfoData b;
-	int			i;
-
-	sr_array_init(nodes, p->nship);
-	sr_array_init(payloads, p->nship);
-	initStringInfo(&b);
-	for (i = 0; i < p->nship;)
-	{
-		const char *node_id = p->net.nodes[p->ship[i].node].node_id;
-
-		resetStringInfo(&b);
-		i = sr_plan_shipment_json(&b, p, i);
-		/* the shipment, with its order and the plan's status */
-		b.data[--b.len] = '\0';
-		appendStringInfoString(&b, ",\"order_ref\":");
-		escape_json(&b, p->order->order_ref);
-		appendStringInfo(&b, ",\"status\":\"%s\"", sr_plan_status(p));
-		if (rerouted_from)
-		{
-			appendStringInfoString(&b, ",\"rerouted_from\":");
-			escape_json(&b, rerouted_from);
-		}
-		appendStringInfoChar(&b, '}');
-		sr_array_text(nodes, node_id);
-		sr_array_datum(payloads, JsonbPGetDatum(sr_json_to_jsonb(&b)));
-	}
-}
-
-Jsonb *
-sr_plan_solver_json(const SrPlan *p)
-{
-	StringInfoData b;
-
-	initStringInfo(&b);
-	sr_json_solver(&b, &p->res, p->micros);
-	return sr_json_to_jsonb(&b);
-}
-
 /* record the allocation: decision, backorders, outbox, NOTIFY */
 static void
 record_allocation(Jsonb *order, const SrPlan *p, Jsonb *out)
@@ -759,9 +646,7 @@ stockroute_allocate(PG_FUNCTION_ARGS)
 	order = PG_GETARG_JSONB_P(0);
 	o = sr_order_read(order);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(work);
+	sr_spi_begin(work);
 
 	/* one call at a time per order_ref; the lock lasts until commit */
 	sr_lock_order(o->order_ref);
@@ -790,11 +675,6 @@ stockroute_allocate(PG_FUNCTION_ARGS)
 		record_allocation(order, plan, out);
 	}
 
-	/* SPI_execute leaves CurrentMemoryContext in SPI's procedure context: copy out first */
-	MemoryContextSwitchTo(caller);
-	out = DatumGetJsonbPCopy(JsonbPGetDatum(out));
-	SPI_finish();
-	MemoryContextSwitchTo(caller);
-	MemoryContextDelete(work);
+	out = sr_spi_end_jsonb(out, caller, work);
 	PG_RETURN_JSONB_P(out);
 }

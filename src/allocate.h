@@ -37,21 +37,4 @@ extern Jsonb *sr_reserve_plan(const char *order_ref, const SrPlan *plan,
 extern SrPlan *sr_allocate_plan(SrOrder *o, const char *key_suffix,
 								Jsonb **reservations, int *attempts);
 
-/* "complete", "partial" or "unfillable" */
-extern const char *sr_plan_status(const SrPlan *p);
-
-/* the unfilled units per line, as arrays (line_ref, sku, qty): what is backordered */
-extern void sr_plan_unfilled_arrays(const SrPlan *p, SrArray *lines, SrArray *skus,
-									SrArray *qtys);
-
-/*
- * one outbox message per shipment: the shipment's document with its
- * order_ref, the plan's status and (rerouted_from) the node it replaces
- */
-extern void sr_plan_shipment_messages(const SrPlan *p, const char *rerouted_from,
-									  SrArray *nodes, SrArray *payloads);
-
-/* the solver's figures (method, effort, time) for the decision log */
-extern Jsonb *sr_plan_solver_json(const SrPlan *p);
-
 #endif

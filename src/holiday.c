@@ -140,7 +140,6 @@ static void
 load(SrHolidays *h)
 {
 	Datum		args[3];
-	Datum	   *names;
 	uint64		r;
 	int		   *fill;
 	int			i;
@@ -161,11 +160,7 @@ load(SrHolidays *h)
 										" ORDER BY calendar, day",
 										3, types);
 	}
-	names = palloc(sizeof(Datum) * h->ncal);
-	for (i = 0; i < h->ncal; i++)
-		names[i] = CStringGetTextDatum(h->names[i]);
-	args[0] = PointerGetDatum(construct_array(names, h->ncal, TEXTOID, -1, false,
-											  TYPALIGN_INT));
+	args[0] = sr_text_array(h->names, h->ncal);
 	args[1] = DateADTGetDatum(h->lo);
 	args[2] = DateADTGetDatum(h->hi);
 	rc = SPI_execute_plan(plan_holidays, args, NULL, h->read_only, 0);

@@ -67,6 +67,7 @@
 #include "guc.h"
 #include "inputs.h"
 #include "prepared.h"
+#include "subxact.h"
 
 
 
@@ -79,14 +80,6 @@
 static bool
 parse_event_time(const char *str, TimestampTz *result)
 {
-	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
-	char	   *field[MAXDATEFIELDS];
-	int			ftype[MAXDATEFIELDS];
-	int			nf;
-	int			dtype;
-	int			tz;
-	struct pg_tm tt;
-	fsec_t		fsec;
 	size_t		len = strlen(str);
 
 	if (len >= MAXDATELEN)
@@ -111,16 +104,7 @@ parse_event_time(const char *str, TimestampTz *result)
 				return false;
 		pfree(lower);
 	}
-	if (ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype,
-					  MAXDATEFIELDS, &nf) != 0)
-		return false;
-	if (DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz) != 0)
-		return false;
-	if (dtype != DTK_DATE)
-		return false;
-	if (tm2timestamp(&tt, fsec, &tz, result) != 0 || !IS_VALID_TIMESTAMP(*result))
-		return false;
-	return true;
+	return sr_parse_timestamptz(str, result);
 }
 
 /*
@@ -371,89 +355,6 @@ add_qty(int64 *sum, int64 v, const Row *r)
 		qty_overflow(r);
 }
 
-/* Array builders for SPI parameters. */
-typedef struct ArrBuild
-{
-	Datum	   *d;
-	bool	   *nulls;
-	int			n;
-	int			cap;
-} ArrBuild;
-
-static void
-ab_init(ArrBuild *a, int cap)
-{
-	a->cap = Max(cap, 1);
-	a->n = 0;
-	a->d = palloc(sizeof(Datum) * a->cap);
-	a->nulls = palloc(sizeof(bool) * a->cap);
-}
-
-static void
-ab_add(ArrBuild *a, Datum d, bool isnull)
-{
-	if (a->n >= a->cap)
-	{
-		a->cap *= 2;
-		a->d = repalloc(a->d, sizeof(Datum) * a->cap);
-		a->nulls = repalloc(a->nulls, sizeof(bool) * a->cap);
-	}
-	a->d[a->n] = isnull ? (Datum) 0 : d;
-	a->nulls[a->n] = isnull;
-	a->n++;
-}
-
-static void
-ab_text(ArrBuild *a, const char *s)
-{
-	ab_add(a, s ? PointerGetDatum(cstring_to_text(s)) : (Datum) 0, s == NULL);
-}
-
-static Datum
-ab_done(ArrBuild *a, Oid elemtype)
-{
-	int			dims[1];
-	int			lbs[1] = {1};
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-
-	dims[0] = a->n;
-	switch (elemtype)
-	{
-		case TEXTOID:
-		case JSONBOID:
-			typlen = -1;
-			typbyval = false;
-			typalign = TYPALIGN_INT;
-			break;
-		case INT8OID:
-		case TIMESTAMPTZOID:
-			typlen = 8;
-			typbyval = FLOAT8PASSBYVAL;
-			typalign = TYPALIGN_DOUBLE;
-			break;
-		case INT4OID:
-			typlen = 4;
-			typbyval = true;
-			typalign = TYPALIGN_INT;
-			break;
-		case UUIDOID:
-			typlen = UUID_LEN;
-			typbyval = false;
-			typalign = TYPALIGN_CHAR;
-			break;
-		case TIDOID:
-			typlen = sizeof(ItemPointerData);
-			typbyval = false;
-			typalign = TYPALIGN_SHORT;
-			break;
-		default:
-			elog(ERROR, "stockroute: no array builder for type %u", elemtype);
-	}
-	return PointerGetDatum(construct_md_array(a->d, a->nulls, 1, dims, lbs,
-											  elemtype, typlen, typbyval, typalign));
-}
 
 /*
  * The per-call context of ingest(): SPI switches to its own procedure
@@ -762,7 +663,7 @@ static int
 existing_keys(char **keys, int n, SPIPlanPtr *plan, const char *sql,
 			  const char *what, char ***out)
 {
-	ArrBuild	a;
+	SrArray		a;
 	Datum		args[1];
 	int			i;
 
@@ -770,10 +671,10 @@ existing_keys(char **keys, int n, SPIPlanPtr *plan, const char *sql,
 	*out = palloc(sizeof(char *) * Max(n, 1));
 	if (n == 0)
 		return 0;
-	ab_init(&a, n);
+	sr_array_init(&a, n);
 	for (i = 0; i < n; i++)
-		ab_text(&a, keys[i]);
-	args[0] = ab_done(&a, TEXTOID);
+		sr_array_text(&a, keys[i]);
+	args[0] = sr_array_get(&a, TEXTOID);
 	if (*plan == NULL)
 	{
 		Oid			t[1] = {TEXTARRAYOID};
@@ -850,7 +751,7 @@ group_rows(Batch *b, bool *use, bool lots, int *nrows)
 static int
 lock_rows(Row *rows, int nrows, bool lots)
 {
-	ArrBuild	an,
+	SrArray		an,
 				as,
 				al;
 	Datum		args[3];
@@ -860,21 +761,21 @@ lock_rows(Row *rows, int nrows, bool lots)
 
 	if (nrows == 0)
 		return 0;
-	ab_init(&an, nrows);
-	ab_init(&as, nrows);
-	ab_init(&al, nrows);
+	sr_array_init(&an, nrows);
+	sr_array_init(&as, nrows);
+	sr_array_init(&al, nrows);
 	for (i = 0; i < nrows; i++)
 	{
-		ab_text(&an, rows[i].node_id);
-		ab_text(&as, rows[i].sku);
+		sr_array_text(&an, rows[i].node_id);
+		sr_array_text(&as, rows[i].sku);
 		if (lots)
-			ab_text(&al, rows[i].lot_code);
+			sr_array_text(&al, rows[i].lot_code);
 	}
-	args[0] = ab_done(&an, TEXTOID);
-	args[1] = ab_done(&as, TEXTOID);
+	args[0] = sr_array_get(&an, TEXTOID);
+	args[1] = sr_array_get(&as, TEXTOID);
 	if (lots)
 	{
-		args[2] = ab_done(&al, TEXTOID);
+		args[2] = sr_array_get(&al, TEXTOID);
 		if (plan_lock_lots == NULL)
 		{
 			Oid			t[3] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
@@ -934,26 +835,26 @@ lock_rows(Row *rows, int nrows, bool lots)
 static void
 add_rows(Row *rows, int nrows, bool lots)
 {
-	ArrBuild	an,
+	SrArray		an,
 				as,
 				al;
 	Datum		args[3];
 	int			i;
 
-	ab_init(&an, nrows);
-	ab_init(&as, nrows);
-	ab_init(&al, nrows);
+	sr_array_init(&an, nrows);
+	sr_array_init(&as, nrows);
+	sr_array_init(&al, nrows);
 	for (i = 0; i < nrows; i++)
 		if (!rows[i].found)
 		{
-			ab_text(&an, rows[i].node_id);
-			ab_text(&as, rows[i].sku);
+			sr_array_text(&an, rows[i].node_id);
+			sr_array_text(&as, rows[i].sku);
 			if (lots)
-				ab_text(&al, rows[i].lot_code);
+				sr_array_text(&al, rows[i].lot_code);
 		}
-	args[0] = ab_done(&an, TEXTOID);
-	args[1] = ab_done(&as, TEXTOID);
-	args[2] = ab_done(&al, TEXTOID);
+	args[0] = sr_array_get(&an, TEXTOID);
+	args[1] = sr_array_get(&as, TEXTOID);
+	args[2] = sr_array_get(&al, TEXTOID);
 	if (lots)
 	{
 		if (plan_add_lots == NULL)
@@ -1106,7 +1007,7 @@ dedupe_batch(Batch *b)
 static int
 dedupe_stored(Batch *b)
 {
-	ArrBuild	an,
+	SrArray		an,
 				ak;
 	Datum		args[2];
 	int		   *which = palloc(sizeof(int) * Max(b->n, 1));
@@ -1114,19 +1015,19 @@ dedupe_stored(Batch *b)
 				i,
 				n;
 
-	ab_init(&an, b->n);
-	ab_init(&ak, b->n);
+	sr_array_init(&an, b->n);
+	sr_array_init(&ak, b->n);
 	for (i = 0; i < b->n; i++)
 		if (b->ev[i].status == S_APPLIED)
 		{
-			ab_text(&an, b->ev[i].node_id);
-			ab_text(&ak, b->ev[i].key);
+			sr_array_text(&an, b->ev[i].node_id);
+			sr_array_text(&ak, b->ev[i].key);
 			which[m++] = i;
 		}
 	if (m == 0)
 		return 0;
-	args[0] = ab_done(&an, TEXTOID);
-	args[1] = ab_done(&ak, TEXTOID);
+	args[0] = sr_array_get(&an, TEXTOID);
+	args[1] = sr_array_get(&ak, TEXTOID);
 	if (plan_claimed == NULL)
 	{
 		Oid			t[2] = {TEXTARRAYOID, TEXTARRAYOID};
@@ -1346,42 +1247,46 @@ ident_column(const char *s)
  * of event_idempotency_idx, caught in a subtransaction): nothing is then
  * inserted and the caller looks again.
  */
+static void
+insert_fn(void *args)
+{
+	spi_run(plan_insert, (Datum *) args, SPI_OK_INSERT, "event insert");
+}
+
 static bool
 insert_events(Batch *b, Jsonb **payloads)
 {
-	ArrBuild	a[14];
+	SrArray		a[14];
 	Datum		args[15];
 	pg_uuid_t  *ids = event_ids(b->n, b->now);
 	int			i;
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = true;
+	ErrorData  *edata;
 	static const Oid types[14] = {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
 	INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID};
 
 	for (i = 0; i < 14; i++)
-		ab_init(&a[i], b->n);
+		sr_array_init(&a[i], b->n);
 	for (i = 0; i < b->n; i++)
 	{
 		Event	   *e = &b->ev[i];
 
-		ab_add(&a[0], UUIDPGetDatum(&ids[i]), false);
-		ab_text(&a[1], ident_column(e->node_id));
-		ab_text(&a[2], e->key);
-		ab_add(&a[3], Int64GetDatum(e->seq), !e->has_seq);
-		ab_text(&a[4], e->kind_text);
-		ab_text(&a[5], ident_column(e->sku));
-		ab_text(&a[6], ident_column(e->lot_code));
-		ab_add(&a[7], Int64GetDatum(e->qty), !e->has_qty);
-		ab_add(&a[8], Int64GetDatum(e->delta), !e->has_delta);
-		ab_text(&a[9], ident_column(e->order_ref));
-		ab_add(&a[10], TimestampTzGetDatum(e->at), !e->has_at);
-		ab_text(&a[11], status_names[e->status]);
-		ab_text(&a[12], e->status == S_REJECTED ? e->error : NULL);
-		ab_add(&a[13], JsonbPGetDatum(payloads[i]), false);
+		sr_array_add(&a[0], UUIDPGetDatum(&ids[i]), false);
+		sr_array_text(&a[1], ident_column(e->node_id));
+		sr_array_text(&a[2], e->key);
+		sr_array_add(&a[3], Int64GetDatum(e->seq), !e->has_seq);
+		sr_array_text(&a[4], e->kind_text);
+		sr_array_text(&a[5], ident_column(e->sku));
+		sr_array_text(&a[6], ident_column(e->lot_code));
+		sr_array_add(&a[7], Int64GetDatum(e->qty), !e->has_qty);
+		sr_array_add(&a[8], Int64GetDatum(e->delta), !e->has_delta);
+		sr_array_text(&a[9], ident_column(e->order_ref));
+		sr_array_add(&a[10], TimestampTzGetDatum(e->at), !e->has_at);
+		sr_array_text(&a[11], status_names[e->status]);
+		sr_array_text(&a[12], e->status == S_REJECTED ? e->error : NULL);
+		sr_array_add(&a[13], JsonbPGetDatum(payloads[i]), false);
 	}
 	for (i = 0; i < 14; i++)
-		args[i] = ab_done(&a[i], types[i]);
+		args[i] = sr_array_get(&a[i], types[i]);
 	args[14] = TimestampTzGetDatum(b->now);
 	if (plan_insert == NULL)
 	{
@@ -1406,32 +1311,12 @@ insert_events(Batch *b, Jsonb **payloads)
 	 * see is a key claimed meanwhile for another stock row (the same key
 	 * resent with a different SKU); the unique index stops it here.
 	 */
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		spi_run(plan_insert, args, SPI_OK_INSERT, "event insert");
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
-			ReThrowError(edata);
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	return ok;
+	if (sr_subxact(insert_fn, args, &edata))
+		return true;
+	if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+		ReThrowError(edata);
+	FreeErrorData(edata);
+	return false;
 }
 
 /* ---- 7. rows under a new count ------------------------------------------------ */
@@ -1445,7 +1330,7 @@ insert_events(Batch *b, Jsonb **payloads)
 static void
 recount(Batch *b)
 {
-	ArrBuild	a[6];
+	SrArray		a[6];
 	Datum		args[6];
 	Row		  **which = palloc(sizeof(Row *) * (b->nrows + b->nlots + 1));
 	int			m = 0,
@@ -1453,7 +1338,7 @@ recount(Batch *b)
 	static const Oid types[6] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
 
 	for (i = 0; i < 6; i++)
-		ab_init(&a[i], 8);
+		sr_array_init(&a[i], 8);
 	for (i = 0; i < b->nrows + b->nlots; i++)
 	{
 		Row		   *r = i < b->nrows ? &b->rows[i] : &b->lots[i - b->nrows];
@@ -1463,17 +1348,17 @@ recount(Batch *b)
 			continue;
 		w = &b->ev[r->winner];
 		which[m++] = r;
-		ab_text(&a[0], r->node_id);
-		ab_text(&a[1], r->sku);
-		ab_text(&a[2], r->lot_code);
-		ab_add(&a[3], TimestampTzGetDatum(r->counted_at), !r->counted);
-		ab_add(&a[4], TimestampTzGetDatum(w->at), false);
-		ab_text(&a[5], w->key);
+		sr_array_text(&a[0], r->node_id);
+		sr_array_text(&a[1], r->sku);
+		sr_array_text(&a[2], r->lot_code);
+		sr_array_add(&a[3], TimestampTzGetDatum(r->counted_at), !r->counted);
+		sr_array_add(&a[4], TimestampTzGetDatum(w->at), false);
+		sr_array_text(&a[5], w->key);
 	}
 	if (m == 0)
 		return;
 	for (i = 0; i < 6; i++)
-		args[i] = ab_done(&a[i], types[i]);
+		args[i] = sr_array_get(&a[i], types[i]);
 	if (plan_recount == NULL)
 	{
 		Oid			t[6] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
@@ -1571,7 +1456,7 @@ compute_on_hand(Batch *b)
 static void
 write_rows(Row *rows, int nrows, bool lots)
 {
-	ArrBuild	a[5];
+	SrArray		a[5];
 	Datum		args[5];
 	int			i,
 				m = 0;
@@ -1579,24 +1464,24 @@ write_rows(Row *rows, int nrows, bool lots)
 	static const Oid types[5] = {TIDOID, INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID};
 
 	for (i = 0; i < 5; i++)
-		ab_init(&a[i], nrows);
+		sr_array_init(&a[i], nrows);
 	for (i = 0; i < nrows; i++)
 	{
 		Row		   *r = &rows[i];
 
 		if (!r->write)
 			continue;
-		ab_add(&a[0], PointerGetDatum(&r->tid), false);
-		ab_add(&a[1], Int64GetDatum(r->new_on_hand), false);
-		ab_add(&a[2], TimestampTzGetDatum(r->f_at), !r->f_counted);
-		ab_text(&a[3], r->f_key);
-		ab_add(&a[4], Int32GetDatum(i + 1), false);
+		sr_array_add(&a[0], PointerGetDatum(&r->tid), false);
+		sr_array_add(&a[1], Int64GetDatum(r->new_on_hand), false);
+		sr_array_add(&a[2], TimestampTzGetDatum(r->f_at), !r->f_counted);
+		sr_array_text(&a[3], r->f_key);
+		sr_array_add(&a[4], Int32GetDatum(i + 1), false);
 		m++;
 	}
 	if (m == 0)
 		return;
 	for (i = 0; i < 5; i++)
-		args[i] = ab_done(&a[i], types[i]);
+		args[i] = sr_array_get(&a[i], types[i]);
 	if (*plan == NULL)
 	{
 		Oid			t[5] = {TIDARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
@@ -1642,12 +1527,12 @@ write_rows(Row *rows, int nrows, bool lots)
 static bool
 consume_ships(Batch *b)
 {
-	ArrBuild	a[4];
+	SrArray		a[4];
 	Datum		args[4];
 	int			i,
 				n,
 				m = 0;
-	ArrBuild	whole_sku,
+	SrArray		whole_sku,
 				whole_id,
 				whole_qty,
 				part_sku,
@@ -1657,23 +1542,23 @@ consume_ships(Batch *b)
 	static const Oid types[4] = {TEXTOID, TEXTOID, TEXTOID, INT8OID};
 
 	for (i = 0; i < 4; i++)
-		ab_init(&a[i], 8);
+		sr_array_init(&a[i], 8);
 	for (i = 0; i < b->n; i++)
 	{
 		Event	   *e = &b->ev[i];
 
 		if (e->kind != K_SHIP || (e->status != S_APPLIED && e->status != S_SUPERSEDED))
 			continue;
-		ab_text(&a[0], e->order_ref);
-		ab_text(&a[1], e->node_id);
-		ab_text(&a[2], e->sku);
-		ab_add(&a[3], Int64GetDatum(e->qty), false);
+		sr_array_text(&a[0], e->order_ref);
+		sr_array_text(&a[1], e->node_id);
+		sr_array_text(&a[2], e->sku);
+		sr_array_add(&a[3], Int64GetDatum(e->qty), false);
 		m++;
 	}
 	if (m == 0)
 		return false;
 	for (i = 0; i < 4; i++)
-		args[i] = ab_done(&a[i], types[i]);
+		args[i] = sr_array_get(&a[i], types[i]);
 	if (plan_takes == NULL)
 	{
 		Oid			t[4] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
@@ -1700,13 +1585,13 @@ consume_ships(Batch *b)
 		SPI_freetuptable(SPI_tuptable);
 		return false;
 	}
-	ab_init(&whole_sku, n);
-	ab_init(&whole_id, n);
-	ab_init(&whole_qty, n);
-	ab_init(&part_sku, n);
-	ab_init(&part_id, n);
-	ab_init(&part_qty, n);
-	ab_init(&part_take, n);
+	sr_array_init(&whole_sku, n);
+	sr_array_init(&whole_id, n);
+	sr_array_init(&whole_qty, n);
+	sr_array_init(&part_sku, n);
+	sr_array_init(&part_id, n);
+	sr_array_init(&part_qty, n);
+	sr_array_init(&part_take, n);
 	for (i = 0; i < n; i++)
 	{
 		bool		isnull;
@@ -1718,16 +1603,16 @@ consume_ships(Batch *b)
 		memcpy(id, DatumGetUUIDP(col(i, 2, &isnull)), sizeof(pg_uuid_t));
 		if (take == qty)
 		{
-			ab_text(&whole_sku, sku);
-			ab_add(&whole_id, UUIDPGetDatum(id), false);
-			ab_add(&whole_qty, Int64GetDatum(qty), false);
+			sr_array_text(&whole_sku, sku);
+			sr_array_add(&whole_id, UUIDPGetDatum(id), false);
+			sr_array_add(&whole_qty, Int64GetDatum(qty), false);
 		}
 		else
 		{
-			ab_text(&part_sku, sku);
-			ab_add(&part_id, UUIDPGetDatum(id), false);
-			ab_add(&part_qty, Int64GetDatum(qty), false);
-			ab_add(&part_take, Int64GetDatum(take), false);
+			sr_array_text(&part_sku, sku);
+			sr_array_add(&part_id, UUIDPGetDatum(id), false);
+			sr_array_add(&part_qty, Int64GetDatum(qty), false);
+			sr_array_add(&part_take, Int64GetDatum(take), false);
 		}
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -1736,9 +1621,9 @@ consume_ships(Batch *b)
 	{
 		Datum		wargs[3];
 
-		wargs[0] = ab_done(&whole_sku, TEXTOID);
-		wargs[1] = ab_done(&whole_id, UUIDOID);
-		wargs[2] = ab_done(&whole_qty, INT8OID);
+		wargs[0] = sr_array_get(&whole_sku, TEXTOID);
+		wargs[1] = sr_array_get(&whole_id, UUIDOID);
+		wargs[2] = sr_array_get(&whole_qty, INT8OID);
 		if (plan_res_commit == NULL)
 		{
 			Oid			t[3] = {TEXTARRAYOID, UUIDARRAYOID, INT8ARRAYOID};
@@ -1771,28 +1656,28 @@ consume_ships(Batch *b)
 		if (n > 0)
 		{
 			/* the fulfilment took the units off on_hand: give them back */
-			ArrBuild	gn,
+			SrArray		gn,
 						gs,
 						gl,
 						gq;
 			Datum		gargs[4];
 
-			ab_init(&gn, n);
-			ab_init(&gs, n);
-			ab_init(&gl, n);
-			ab_init(&gq, n);
+			sr_array_init(&gn, n);
+			sr_array_init(&gs, n);
+			sr_array_init(&gl, n);
+			sr_array_init(&gq, n);
 			for (i = 0; i < n; i++)
 			{
-				ab_text(&gn, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
-				ab_text(&gs, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
-				ab_text(&gl, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3));
-				ab_add(&gq, Int64GetDatum(col_int8(i, 4)), false);
+				sr_array_text(&gn, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+				sr_array_text(&gs, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+				sr_array_text(&gl, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3));
+				sr_array_add(&gq, Int64GetDatum(col_int8(i, 4)), false);
 			}
 			SPI_freetuptable(SPI_tuptable);
-			gargs[0] = ab_done(&gn, TEXTOID);
-			gargs[1] = ab_done(&gs, TEXTOID);
-			gargs[2] = ab_done(&gl, TEXTOID);
-			gargs[3] = ab_done(&gq, INT8OID);
+			gargs[0] = sr_array_get(&gn, TEXTOID);
+			gargs[1] = sr_array_get(&gs, TEXTOID);
+			gargs[2] = sr_array_get(&gl, TEXTOID);
+			gargs[3] = sr_array_get(&gq, INT8OID);
 			if (plan_give_back == NULL)
 			{
 				Oid			t[4] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
@@ -1824,10 +1709,10 @@ consume_ships(Batch *b)
 	{
 		Datum		pargs[4];
 
-		pargs[0] = ab_done(&part_sku, TEXTOID);
-		pargs[1] = ab_done(&part_id, UUIDOID);
-		pargs[2] = ab_done(&part_qty, INT8OID);
-		pargs[3] = ab_done(&part_take, INT8OID);
+		pargs[0] = sr_array_get(&part_sku, TEXTOID);
+		pargs[1] = sr_array_get(&part_id, UUIDOID);
+		pargs[2] = sr_array_get(&part_qty, INT8OID);
+		pargs[3] = sr_array_get(&part_take, INT8OID);
 		if (plan_res_partial == NULL)
 		{
 			Oid			t[4] = {TEXTARRAYOID, UUIDARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
@@ -1853,7 +1738,7 @@ consume_ships(Batch *b)
 static void
 reread_rows(Row *rows, int nrows, bool lots)
 {
-	ArrBuild	an,
+	SrArray		an,
 				as,
 				al;
 	Datum		args[3];
@@ -1861,18 +1746,18 @@ reread_rows(Row *rows, int nrows, bool lots)
 
 	if (nrows == 0)
 		return;
-	ab_init(&an, nrows);
-	ab_init(&as, nrows);
-	ab_init(&al, nrows);
+	sr_array_init(&an, nrows);
+	sr_array_init(&as, nrows);
+	sr_array_init(&al, nrows);
 	for (i = 0; i < nrows; i++)
 	{
-		ab_text(&an, rows[i].node_id);
-		ab_text(&as, rows[i].sku);
-		ab_text(&al, rows[i].lot_code);
+		sr_array_text(&an, rows[i].node_id);
+		sr_array_text(&as, rows[i].sku);
+		sr_array_text(&al, rows[i].lot_code);
 	}
-	args[0] = ab_done(&an, TEXTOID);
-	args[1] = ab_done(&as, TEXTOID);
-	args[2] = ab_done(&al, TEXTOID);
+	args[0] = sr_array_get(&an, TEXTOID);
+	args[1] = sr_array_get(&as, TEXTOID);
+	args[2] = sr_array_get(&al, TEXTOID);
 	if (plan_reread == NULL)
 	{
 		Oid			t[3] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
@@ -1938,15 +1823,15 @@ cmp_alert(const void *x, const void *y)
 static OpenAlert *
 open_alerts(char **nodes, int nnodes, int *n)
 {
-	ArrBuild	a;
+	SrArray		a;
 	Datum		args[1];
 	OpenAlert  *out;
 	int			i;
 
-	ab_init(&a, nnodes);
+	sr_array_init(&a, nnodes);
 	for (i = 0; i < nnodes; i++)
-		ab_text(&a, nodes[i]);
-	args[0] = ab_done(&a, TEXTOID);
+		sr_array_text(&a, nodes[i]);
+	args[0] = sr_array_get(&a, TEXTOID);
 	if (plan_open_alerts == NULL)
 	{
 		Oid			t[1] = {TEXTARRAYOID};
@@ -2034,13 +1919,13 @@ alerts_and_nodes(Batch *b)
 	OpenAlert  *open;
 	int			nopen,
 				i;
-	ArrBuild	rk,
+	SrArray	rk,
 				rn,
 				rs,
 				rl,
 				rd,
 				rg;
-	ArrBuild	resolve;
+	SrArray	resolve;
 
 	/* the nodes heard from, claimed or not */
 	char	  **heard = palloc(sizeof(char *) * Max(b->n, 1));
@@ -2054,13 +1939,13 @@ alerts_and_nodes(Batch *b)
 		return;
 
 	open = open_alerts(heard, nheard, &nopen);
-	ab_init(&rk, 8);
-	ab_init(&rn, 8);
-	ab_init(&rs, 8);
-	ab_init(&rl, 8);
-	ab_init(&rd, 8);
-	ab_init(&rg, 8);
-	ab_init(&resolve, 8);
+	sr_array_init(&rk, 8);
+	sr_array_init(&rn, 8);
+	sr_array_init(&rs, 8);
+	sr_array_init(&rl, 8);
+	sr_array_init(&rd, 8);
+	sr_array_init(&rg, 8);
+	sr_array_init(&resolve, 8);
 
 	for (i = 0; i < b->nrows + b->nlots; i++)
 	{
@@ -2071,20 +1956,20 @@ alerts_and_nodes(Batch *b)
 			continue;
 		if (r->on_hand < r->reserved)
 		{
-			ab_text(&rk, "shortfall");
-			ab_text(&rn, r->node_id);
-			ab_text(&rs, r->sku);
-			ab_text(&rl, r->lot_code);
-			ab_add(&rd, JsonbPGetDatum(detail_short(r)), false);
-			ab_add(&rg, Int32GetDatum(0), false);
+			sr_array_text(&rk, "shortfall");
+			sr_array_text(&rn, r->node_id);
+			sr_array_text(&rs, r->sku);
+			sr_array_text(&rl, r->lot_code);
+			sr_array_add(&rd, JsonbPGetDatum(detail_short(r)), false);
+			sr_array_add(&rg, Int32GetDatum(0), false);
 		}
 		else if ((a = find_alert(open, nopen, "shortfall", r->node_id, r->sku, r->lot_code)) != NULL)
-			ab_add(&resolve, a->alert_id, false);
+			sr_array_add(&resolve, a->alert_id, false);
 	}
 
 	/* nodes: lock in node_id order, then the bookkeeping in one statement */
 	{
-		ArrBuild	nn,
+		SrArray	nn,
 					smin,
 					smax,
 					scount,
@@ -2125,24 +2010,24 @@ alerts_and_nodes(Batch *b)
 				ns->at = e->at;
 			ns->has_at = true;
 		}
-		ab_init(&nn, nheard);
-		ab_init(&smin, nheard);
-		ab_init(&smax, nheard);
-		ab_init(&scount, nheard);
-		ab_init(&last, nheard);
+		sr_array_init(&nn, nheard);
+		sr_array_init(&smin, nheard);
+		sr_array_init(&smax, nheard);
+		sr_array_init(&scount, nheard);
+		sr_array_init(&last, nheard);
 		for (j = 0; j < nheard; j++)
 		{
-			ab_text(&nn, heard[j]);
-			ab_add(&smin, Int64GetDatum(seen[j].lo), !seen[j].has_seq);
-			ab_add(&smax, Int64GetDatum(seen[j].hi), !seen[j].has_seq);
-			ab_add(&scount, Int64GetDatum(seen[j].cnt), false);
-			ab_add(&last, TimestampTzGetDatum(seen[j].at), !seen[j].has_at);
+			sr_array_text(&nn, heard[j]);
+			sr_array_add(&smin, Int64GetDatum(seen[j].lo), !seen[j].has_seq);
+			sr_array_add(&smax, Int64GetDatum(seen[j].hi), !seen[j].has_seq);
+			sr_array_add(&scount, Int64GetDatum(seen[j].cnt), false);
+			sr_array_add(&last, TimestampTzGetDatum(seen[j].at), !seen[j].has_at);
 		}
-		args[0] = ab_done(&nn, TEXTOID);
-		args[1] = ab_done(&smin, INT8OID);
-		args[2] = ab_done(&smax, INT8OID);
-		args[3] = ab_done(&scount, INT8OID);
-		args[4] = ab_done(&last, TIMESTAMPTZOID);
+		args[0] = sr_array_get(&nn, TEXTOID);
+		args[1] = sr_array_get(&smin, INT8OID);
+		args[2] = sr_array_get(&smax, INT8OID);
+		args[3] = sr_array_get(&scount, INT8OID);
+		args[4] = sr_array_get(&last, TIMESTAMPTZOID);
 		args[5] = TimestampTzGetDatum(b->now);
 		if (plan_nodes_seen == NULL)
 		{
@@ -2201,20 +2086,20 @@ alerts_and_nodes(Batch *b)
 				PUSH_INT(col_int8(i, 5));
 				PUSH_KEY("missing");
 				PUSH_INT(missing);
-				ab_text(&rk, "sync_gap");
-				ab_text(&rn, node);
-				ab_text(&rs, NULL);
-				ab_text(&rl, NULL);
-				ab_add(&rd, JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL))),
+				sr_array_text(&rk, "sync_gap");
+				sr_array_text(&rn, node);
+				sr_array_text(&rs, NULL);
+				sr_array_text(&rl, NULL);
+				sr_array_add(&rd, JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL))),
 					   false);
-				ab_add(&rg, Int32GetDatum(1), false);
+				sr_array_add(&rg, Int32GetDatum(1), false);
 			}
 			else if (scount > 0 &&
 					 (a = find_alert(open, nopen, "sync_gap", node, NULL, NULL)) != NULL)
-				ab_add(&resolve, a->alert_id, false);
+				sr_array_add(&resolve, a->alert_id, false);
 			if (was_stale &&
 				(a = find_alert(open, nopen, "stale_node", node, NULL, NULL)) != NULL)
-				ab_add(&resolve, a->alert_id, false);
+				sr_array_add(&resolve, a->alert_id, false);
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
@@ -2226,12 +2111,12 @@ alerts_and_nodes(Batch *b)
 	{
 		Datum		args[6];
 
-		args[0] = ab_done(&rk, TEXTOID);
-		args[1] = ab_done(&rn, TEXTOID);
-		args[2] = ab_done(&rs, TEXTOID);
-		args[3] = ab_done(&rl, TEXTOID);
-		args[4] = ab_done(&rd, JSONBOID);
-		args[5] = ab_done(&rg, INT4OID);
+		args[0] = sr_array_get(&rk, TEXTOID);
+		args[1] = sr_array_get(&rn, TEXTOID);
+		args[2] = sr_array_get(&rs, TEXTOID);
+		args[3] = sr_array_get(&rl, TEXTOID);
+		args[4] = sr_array_get(&rd, JSONBOID);
+		args[5] = sr_array_get(&rg, INT4OID);
 		if (plan_raise == NULL)
 		{
 			Oid			t[6] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
@@ -2250,7 +2135,7 @@ alerts_and_nodes(Batch *b)
 	{
 		Datum		args[1];
 
-		args[0] = ab_done(&resolve, UUIDOID);
+		args[0] = sr_array_get(&resolve, UUIDOID);
 		if (plan_resolve == NULL)
 		{
 			Oid			t[1] = {UUIDARRAYOID};

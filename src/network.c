@@ -34,24 +34,6 @@ static bool plans_calendar_schema;	/* plan_stock, plan_lanes read the calendar c
 static bool plans_products_schema;	/* plan_lanes reads hazmat_separate (0.2.0) */
 
 static Datum
-text_array(char **strs, int n)
-{
-	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = CStringGetTextDatum(strs[i]);
-	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
-static void
-spi_check(int rc, int want, const char *what)
-{
-	if (rc != want)
-		elog(ERROR, "stockroute: %s failed: %s", what, SPI_result_code_string(rc));
-}
-
-static Datum
 col(HeapTuple tup, int attno, bool *isnull)
 {
 	return SPI_getbinval(tup, SPI_tuptable->tupdesc, attno, isnull);
@@ -96,7 +78,7 @@ sr_load_profile(const char *name, bool read_only, SrRouteProfile *p)
 									   1, types);
 	}
 	args[0] = CStringGetTextDatum(name);
-	spi_check(SPI_execute_plan(plan_profile, args, NULL, read_only, 1), SPI_OK_SELECT,
+	sr_spi_ok(SPI_execute_plan(plan_profile, args, NULL, read_only, 1), SPI_OK_SELECT,
 			  "profile lookup");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -143,8 +125,8 @@ sr_load_items(SrOrder *o, bool read_only)
 	}
 	for (g = 0; g < o->ngroups; g++)
 		skus[g] = o->groups[g].sku;
-	args[0] = text_array(skus, o->ngroups);
-	spi_check(SPI_execute_plan(plan_items, args, NULL, read_only, 0), SPI_OK_SELECT,
+	args[0] = sr_text_array(skus, o->ngroups);
+	sr_spi_ok(SPI_execute_plan(plan_items, args, NULL, read_only, 0), SPI_OK_SELECT,
 			  "item lookup");
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -311,9 +293,9 @@ sr_load_network(SrOrder *o, TimestampTz now, bool read_only,
 	}
 	for (g = 0; g < o->ngroups; g++)
 		skus[g] = o->groups[g].sku;
-	args[0] = text_array(skus, o->ngroups);
+	args[0] = sr_text_array(skus, o->ngroups);
 	args[1] = TimestampTzGetDatum(now);
-	spi_check(SPI_execute_plan(plan_stock, args, NULL, read_only, 0), SPI_OK_SELECT,
+	sr_spi_ok(SPI_execute_plan(plan_stock, args, NULL, read_only, 0), SPI_OK_SELECT,
 			  "stock lookup");
 
 	memset(net, 0, sizeof(*net));
@@ -437,7 +419,7 @@ sr_load_network(SrOrder *o, TimestampTz now, bool read_only,
 
 		for (n = 0; n < net->nnodes; n++)
 			ids[n] = net->nodes[n].node_id;
-		args[0] = text_array(ids, net->nnodes);
+		args[0] = sr_text_array(ids, net->nnodes);
 	}
 	args[1] = o->ship_to.country ? CStringGetTextDatum(o->ship_to.country) : (Datum) 0;
 	nulls[1] = o->ship_to.country ? ' ' : 'n';
@@ -445,7 +427,7 @@ sr_load_network(SrOrder *o, TimestampTz now, bool read_only,
 	nulls[2] = o->ship_to.region ? ' ' : 'n';
 	args[3] = o->ship_to.postal_code ? CStringGetTextDatum(o->ship_to.postal_code) : (Datum) 0;
 	nulls[3] = o->ship_to.postal_code ? ' ' : 'n';
-	spi_check(SPI_execute_plan(plan_lanes, args, nulls, read_only, 0), SPI_OK_SELECT,
+	sr_spi_ok(SPI_execute_plan(plan_lanes, args, nulls, read_only, 0), SPI_OK_SELECT,
 			  "lane lookup");
 
 	{

@@ -1,14 +1,17 @@
 /*
- * planjson.c — the writer of the plan document (the contract in DESIGN.md:
- * order_ref, status, shipments, unfilled, cost, score, score_terms, rules,
- * profile, need_by, pickup keys, explain) and of available()'s document.
- * It owns every key of them; the routing core (src/route.c) hands it a plan
- * as structs.
+ * planjson.c — the plan at the edge: the writer of the plan document (the
+ * contract in DESIGN.md: order_ref, status, shipments, unfilled, cost,
+ * score, score_terms, rules, profile, need_by, pickup keys, explain), of
+ * available()'s document and of the shipment messages for the outbox, and
+ * the plan's shipment lines and unfilled lines as the arrays SQL takes.  It
+ * owns every key of them; the routing core (src/route.c) hands it a plan as
+ * structs.
  */
 #include "postgres.h"
 
 #include <math.h>
 
+#include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/json.h"
@@ -18,6 +21,7 @@
 #include "network.h"
 #include "operations.h"
 #include "order.h"
+#include "prepared.h"
 #include "products.h"
 #include "route.h"
 #include "rules.h"
@@ -483,5 +487,95 @@ sr_promise_json(const SrPromise *pr)
 					 pr->available, pr->on_hand, pr->reserved);
 	sr_rules_json(&b, pr->route->rules);
 	appendStringInfoChar(&b, '}');
+	return sr_json_to_jsonb(&b);
+}
+
+/* ---------------------------------------------------------------- arrays */
+
+void
+sr_plan_ship_arrays(const SrPlan *p, Datum *node_ids, Datum *skus, Datum *qtys)
+{
+	SrArray		n,
+				s,
+				q;
+	int			i;
+
+	sr_array_init(&n, p->nship);
+	sr_array_init(&s, p->nship);
+	sr_array_init(&q, p->nship);
+	for (i = 0; i < p->nship; i++)
+	{
+		sr_array_text(&n, p->net.nodes[p->ship[i].node].node_id);
+		sr_array_text(&s, p->order->lines[p->ship[i].line].sku);
+		sr_array_int8(&q, p->ship[i].qty);
+	}
+	*node_ids = sr_array_get(&n, TEXTOID);
+	*skus = sr_array_get(&s, TEXTOID);
+	*qtys = sr_array_get(&q, INT8OID);
+}
+
+const char *
+sr_plan_status(const SrPlan *p)
+{
+	return p->res.status == SR_COMPLETE ? "complete" :
+		p->res.status == SR_PARTIAL ? "partial" : "unfillable";
+}
+
+void
+sr_plan_unfilled_arrays(const SrPlan *p, SrArray *lines, SrArray *skus, SrArray *qtys)
+{
+	int			i;
+
+	sr_array_init(lines, p->order->nlines);
+	sr_array_init(skus, p->order->nlines);
+	sr_array_init(qtys, p->order->nlines);
+	for (i = 0; i < p->order->nlines; i++)
+		if (p->left[i] > 0)
+		{
+			sr_array_text(lines, p->order->lines[i].line_ref);
+			sr_array_text(skus, p->order->lines[i].sku);
+			sr_array_int8(qtys, p->left[i]);
+		}
+}
+
+void
+sr_plan_shipment_messages(const SrPlan *p, const char *rerouted_from, SrArray *nodes,
+						  SrArray *payloads)
+{
+	StringInfoData b;
+	int			i;
+
+	sr_array_init(nodes, p->nship);
+	sr_array_init(payloads, p->nship);
+	initStringInfo(&b);
+	for (i = 0; i < p->nship;)
+	{
+		const char *node_id = p->net.nodes[p->ship[i].node].node_id;
+
+		resetStringInfo(&b);
+		i = sr_plan_shipment_json(&b, p, i);
+		/* the shipment, with its order and the plan's status */
+		b.data[--b.len] = '\0';
+		appendStringInfoString(&b, ",\"order_ref\":");
+		escape_json(&b, p->order->order_ref);
+		appendStringInfo(&b, ",\"status\":\"%s\"", sr_plan_status(p));
+		if (rerouted_from)
+		{
+			appendStringInfoString(&b, ",\"rerouted_from\":");
+			escape_json(&b, rerouted_from);
+		}
+		appendStringInfoChar(&b, '}');
+		sr_array_text(nodes, node_id);
+		sr_array_datum(payloads, JsonbPGetDatum(sr_json_to_jsonb(&b)));
+	}
+}
+
+Jsonb *
+sr_plan_solver_json(const SrPlan *p)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	sr_json_solver(&b, &p->res, p->micros);
 	return sr_json_to_jsonb(&b);
 }

@@ -10,10 +10,13 @@
 #include "postgres.h"
 #include "prepared.h"
 
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/uuid.h"
 
 
 static SPIPlanPtr
@@ -50,44 +53,42 @@ sr_prepare_kept_generic(const char *sql, int nargs, Oid *argtypes)
 void
 sr_array_init(SrArray *a, int cap)
 {
+	a->cap = Max(cap, 1);
 	a->n = 0;
-	a->cap = cap > 0 ? cap : 1;
 	a->d = palloc(sizeof(Datum) * a->cap);
-	a->nulls = palloc0(sizeof(bool) * a->cap);
+	a->nulls = palloc(sizeof(bool) * a->cap);
 }
 
-static void
-array_grow(SrArray *a)
+void
+sr_array_add(SrArray *a, Datum d, bool isnull)
 {
-	if (a->n < a->cap)
-		return;
-	a->cap *= 2;
-	a->d = repalloc(a->d, sizeof(Datum) * a->cap);
-	a->nulls = repalloc(a->nulls, sizeof(bool) * a->cap);
+	if (a->n >= a->cap)
+	{
+		a->cap *= 2;
+		a->d = repalloc(a->d, sizeof(Datum) * a->cap);
+		a->nulls = repalloc(a->nulls, sizeof(bool) * a->cap);
+	}
+	a->d[a->n] = isnull ? (Datum) 0 : d;
+	a->nulls[a->n] = isnull;
+	a->n++;
 }
 
 void
 sr_array_text(SrArray *a, const char *s)
 {
-	array_grow(a);
-	a->nulls[a->n] = s == NULL;
-	a->d[a->n++] = s ? CStringGetTextDatum(s) : (Datum) 0;
+	sr_array_add(a, s ? CStringGetTextDatum(s) : (Datum) 0, s == NULL);
 }
 
 void
 sr_array_int8(SrArray *a, int64 v)
 {
-	array_grow(a);
-	a->nulls[a->n] = false;
-	a->d[a->n++] = Int64GetDatum(v);
+	sr_array_add(a, Int64GetDatum(v), false);
 }
 
 void
 sr_array_datum(SrArray *a, Datum v)
 {
-	array_grow(a);
-	a->nulls[a->n] = false;
-	a->d[a->n++] = v;
+	sr_array_add(a, v, false);
 }
 
 Datum
@@ -100,7 +101,72 @@ sr_array_get(SrArray *a, Oid elemtype)
 	char		typalign;
 
 	dims[0] = a->n;
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	/* the element types the extension hands SQL, without a catalog lookup */
+	switch (elemtype)
+	{
+		case TEXTOID:
+		case JSONBOID:
+			typlen = -1;
+			typbyval = false;
+			typalign = TYPALIGN_INT;
+			break;
+		case INT8OID:
+		case TIMESTAMPTZOID:
+			typlen = 8;
+			typbyval = FLOAT8PASSBYVAL;
+			typalign = TYPALIGN_DOUBLE;
+			break;
+		case INT4OID:
+			typlen = 4;
+			typbyval = true;
+			typalign = TYPALIGN_INT;
+			break;
+		case UUIDOID:
+			typlen = UUID_LEN;
+			typbyval = false;
+			typalign = TYPALIGN_CHAR;
+			break;
+		default:
+			get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	}
 	return PointerGetDatum(construct_md_array(a->d, a->nulls, 1, dims, lbs, elemtype,
 											  typlen, typbyval, typalign));
+}
+
+/* strs[0..n) as a text[] parameter */
+Datum
+sr_text_array(char *const *strs, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(strs[i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+void
+sr_spi_ok(int rc, int want, const char *what)
+{
+	if (rc != want)
+		elog(ERROR, "stockroute: %s failed: %s", what, SPI_result_code_string(rc));
+}
+
+void
+sr_spi_begin(MemoryContext work)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(work);
+}
+
+Jsonb *
+sr_spi_end_jsonb(Jsonb *out, MemoryContext caller, MemoryContext work)
+{
+	MemoryContextSwitchTo(caller);
+	out = DatumGetJsonbPCopy(JsonbPGetDatum(out));
+	SPI_finish();
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(work);
+	return out;
 }

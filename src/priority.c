@@ -88,29 +88,6 @@ empty_array(Jsonb *j)
 	return !JB_ROOT_IS_ARRAY(j) || JB_ROOT_COUNT(j) == 0;
 }
 
-/* the plan's shipment lines as arrays: node_ids, skus, qtys */
-static void
-plan_takes(const SrPlan *p, Datum *args)
-{
-	SrArray		nodes,
-				skus,
-				qtys;
-	int			i;
-
-	sr_array_init(&nodes, p->nship);
-	sr_array_init(&skus, p->nship);
-	sr_array_init(&qtys, p->nship);
-	for (i = 0; i < p->nship; i++)
-	{
-		sr_array_text(&nodes, p->net.nodes[p->ship[i].node].node_id);
-		sr_array_text(&skus, p->order->lines[p->ship[i].line].sku);
-		sr_array_int8(&qtys, p->ship[i].qty);
-	}
-	args[0] = sr_array_get(&nodes, TEXTOID);
-	args[1] = sr_array_get(&skus, TEXTOID);
-	args[2] = sr_array_get(&qtys, INT8OID);
-}
-
 SrPlan *
 sr_preempt(SrPlan *plan, const SrRouteRequest *rq)
 {
@@ -194,7 +171,7 @@ sr_preempt(SrPlan *plan, const SrRouteRequest *rq)
 
 	/* 4. take it */
 	args[1] = Int32GetDatum(priority);
-	plan_takes(plan2, &args[2]);
+	sr_plan_ship_arrays(plan2, &args[2], &args[3], &args[4]);
 	taken = spi_jsonb(plan_take, args, "preemption");
 	MemoryContextSwitchTo(cxt);
 	if (!empty_array(taken))

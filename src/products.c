@@ -176,7 +176,6 @@ sr_products_load_items(char **skus, int n, bool read_only, SrItemRules *rules)
 {
 	bool		schema = sr_products_schema();
 	Datum		args[1];
-	Datum	   *d;
 	int		   *order;
 	uint64		t;
 	int			i;
@@ -201,10 +200,7 @@ sr_products_load_items(char **skus, int n, bool read_only, SrItemRules *rules)
 												   : "NULL::integer, NULL::text[], NULL::text[], NULL::text[]"),
 										  1, types);
 	}
-	d = palloc(sizeof(Datum) * n);
-	for (i = 0; i < n; i++)
-		d[i] = CStringGetTextDatum(skus[i]);
-	args[0] = PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[0] = sr_text_array(skus, n);
 	if (SPI_execute_plan(plan_item_rules, args, NULL, read_only, 0) != SPI_OK_SELECT)
 		elog(ERROR, "stockroute: item product lookup failed");
 
@@ -437,10 +433,8 @@ SrLotSet *
 sr_lots_load(char **skus, int n, bool read_only)
 {
 	SrLotSet   *set = palloc0(sizeof(SrLotSet));
-	Datum	   *d;
 	Datum		args[1];
 	uint64		t;
-	int			i;
 
 	if (n == 0)
 		return set;
@@ -463,10 +457,7 @@ sr_lots_load(char **skus, int n, bool read_only)
 									" WHERE l.sku = ANY ($1) AND l.on_hand > l.reserved - coalesce(x.qty, 0)",
 									1, types);
 	}
-	d = palloc(sizeof(Datum) * n);
-	for (i = 0; i < n; i++)
-		d[i] = CStringGetTextDatum(skus[i]);
-	args[0] = PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[0] = sr_text_array(skus, n);
 	if (SPI_execute_plan(plan_lots, args, NULL, read_only, 0) != SPI_OK_SELECT)
 		elog(ERROR, "stockroute: lot lookup failed");
 

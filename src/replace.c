@@ -23,7 +23,6 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -33,7 +32,6 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 
 #include "allocate.h"
 #include "json.h"
@@ -41,6 +39,7 @@
 #include "order.h"
 #include "prepared.h"
 #include "route.h"
+#include "subxact.h"
 
 static SPIPlanPtr plan_fill_select = NULL;
 static SPIPlanPtr plan_fill_lock = NULL;
@@ -215,37 +214,15 @@ place_fn(void *arg)
 static void
 place(Placement *pl)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *edata;
 
 	pl->plan = NULL;
 	pl->placed = palloc0(sizeof(int64) * (pl->nlines > 0 ? pl->nlines : 1));
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		place_fn(pl);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *ed;
-
-		MemoryContextSwitchTo(cxt);
-		ed = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (ed->sqlerrcode == ERRCODE_QUERY_CANCELED || ed->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-			ReThrowError(ed);
-		FreeErrorData(ed);
-		pl->plan = NULL;
-		memset(pl->placed, 0, sizeof(int64) * pl->nlines);
-	}
-	PG_END_TRY();
+	if (sr_subxact(place_fn, pl, &edata))
+		return;
+	FreeErrorData(edata);
+	pl->plan = NULL;
+	memset(pl->placed, 0, sizeof(int64) * pl->nlines);
 }
 
 /* ---------------------------------------------------------------- fill_backorders() */
@@ -277,9 +254,7 @@ stockroute_fill_backorders(PG_FUNCTION_ARGS)
 	work = AllocSetContextCreate(caller, "stockroute fill_backorders", ALLOCSET_DEFAULT_SIZES);
 	per = AllocSetContextCreate(work, "stockroute fill_backorders order", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(work);
+	sr_spi_begin(work);
 	if (plan_fill_select == NULL)
 	{
 		Oid			t_sel[2] = {TEXTARRAYOID, INT4OID};
@@ -398,11 +373,7 @@ stockroute_fill_backorders(PG_FUNCTION_ARGS)
 	initStringInfo(&b);
 	appendStringInfo(&b, "{\"filled\":" INT64_FORMAT ",\"units\":" INT64_FORMAT "}", filled, units);
 	out = sr_json_to_jsonb(&b);
-	MemoryContextSwitchTo(caller);
-	out = DatumGetJsonbPCopy(JsonbPGetDatum(out));
-	SPI_finish();
-	MemoryContextSwitchTo(caller);
-	MemoryContextDelete(work);
+	out = sr_spi_end_jsonb(out, caller, work);
 	PG_RETURN_JSONB_P(out);
 }
 
@@ -439,9 +410,7 @@ stockroute_shortfall_reroute(PG_FUNCTION_ARGS)
 	work = AllocSetContextCreate(caller, "stockroute shortfall_reroute", ALLOCSET_DEFAULT_SIZES);
 	per = AllocSetContextCreate(work, "stockroute shortfall_reroute hold", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(work);
+	sr_spi_begin(work);
 	if (plan_holds == NULL)
 	{
 		Oid			t_holds[3] = {TEXTOID, TEXTOID, TEXTOID};
@@ -577,10 +546,6 @@ stockroute_shortfall_reroute(PG_FUNCTION_ARGS)
 	appendStringInfo(&b, "{\"rerouted\":" INT64_FORMAT ",\"backordered\":" INT64_FORMAT "}",
 					 u_rerouted, u_backordered);
 	out = sr_json_to_jsonb(&b);
-	MemoryContextSwitchTo(caller);
-	out = DatumGetJsonbPCopy(JsonbPGetDatum(out));
-	SPI_finish();
-	MemoryContextSwitchTo(caller);
-	MemoryContextDelete(work);
+	out = sr_spi_end_jsonb(out, caller, work);
 	PG_RETURN_JSONB_P(out);
 }

@@ -29,6 +29,7 @@
 #include "network.h"
 #include "operations.h"
 #include "order.h"
+#include "prepared.h"
 #include "products.h"
 #include "rules.h"
 #include "solver.h"
@@ -142,6 +143,26 @@ extern Jsonb *sr_plan_json(const SrPlan *p);
  * index after its last line.
  */
 extern int	sr_plan_shipment_json(StringInfo b, const SrPlan *p, int first);
+
+/* "complete", "partial" or "unfillable" */
+extern const char *sr_plan_status(const SrPlan *p);
+
+/* the shipment lines as arrays: node_id, sku, qty */
+extern void sr_plan_ship_arrays(const SrPlan *p, Datum *node_ids, Datum *skus, Datum *qtys);
+
+/* the unfilled units per line, as arrays (line_ref, sku, qty): what is backordered */
+extern void sr_plan_unfilled_arrays(const SrPlan *p, SrArray *lines, SrArray *skus,
+									SrArray *qtys);
+
+/*
+ * one outbox message per shipment: the shipment's document with its
+ * order_ref, the plan's status and (rerouted_from) the node it replaces
+ */
+extern void sr_plan_shipment_messages(const SrPlan *p, const char *rerouted_from,
+									  SrArray *nodes, SrArray *payloads);
+
+/* the solver's figures (method, effort, time) for the decision log */
+extern Jsonb *sr_plan_solver_json(const SrPlan *p);
 
 /* ---- available(): a promise per node, by the same eligibility chain ---- */
 

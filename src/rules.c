@@ -533,24 +533,6 @@ sr_rules_parse_customer(const JsonbValue *v, const char *what, SrRuleFacts *f)
 
 /* ---------------------------------------------------------------- loading */
 
-static void
-spi_ok(int rc, const char *what)
-{
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "stockroute: %s failed: %s", what, SPI_result_code_string(rc));
-}
-
-static Datum
-text_array_of(char **strs, int n)
-{
-	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = CStringGetTextDatum(strs[i]);
-	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
 /* a text[] column as a StrList (NULL elements skipped) */
 static void
 strlist_from_array(Datum d, StrList *out)
@@ -648,8 +630,8 @@ load_item_tags(const SrRuleFacts *f, bool read_only)
 		plan_item_tags = sr_prepare_kept("SELECT sku, tags FROM stockroute.item WHERE sku = ANY ($1)",
 										 1, types);
 	}
-	args[0] = text_array_of(f->skus, f->nskus);
-	spi_ok(SPI_execute_plan(plan_item_tags, args, NULL, read_only, 0), "item tags lookup");
+	args[0] = sr_text_array(f->skus, f->nskus);
+	sr_spi_ok(SPI_execute_plan(plan_item_tags, args, NULL, read_only, 0), SPI_OK_SELECT, "item tags lookup");
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
@@ -699,8 +681,8 @@ load_node_tags(SrRules *rs, bool read_only)
 		plan_node_tags = sr_prepare_kept("SELECT node_id, tags FROM stockroute.node WHERE tags && $1",
 										 1, types);
 	}
-	args[0] = text_array_of(want.v, want.n);
-	spi_ok(SPI_execute_plan(plan_node_tags, args, NULL, read_only, 0), "node tags lookup");
+	args[0] = sr_text_array(want.v, want.n);
+	sr_spi_ok(SPI_execute_plan(plan_node_tags, args, NULL, read_only, 0), SPI_OK_SELECT, "node tags lookup");
 	rs->node_tags = palloc0(sizeof(NodeTags) * (SPI_processed > 0 ? SPI_processed : 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -745,8 +727,8 @@ check_profiles(SrRules *rs, bool read_only)
 		plan_profiles = sr_prepare_kept("SELECT profile_name FROM stockroute.profile"
 										" WHERE profile_name = ANY ($1)", 1, types);
 	}
-	args[0] = text_array_of(names.v, names.n);
-	spi_ok(SPI_execute_plan(plan_profiles, args, NULL, read_only, 0), "profile lookup");
+	args[0] = sr_text_array(names.v, names.n);
+	sr_spi_ok(SPI_execute_plan(plan_profiles, args, NULL, read_only, 0), SPI_OK_SELECT, "profile lookup");
 	found.v = palloc(sizeof(char *) * (SPI_processed > 0 ? SPI_processed : 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -795,7 +777,7 @@ sr_rules_load(const SrRuleFacts *f, TimestampTz now, bool read_only)
 									 1, types);
 	}
 	args[0] = TimestampTzGetDatum(now);
-	spi_ok(SPI_execute_plan(plan_rules, args, NULL, read_only, 0), "rule lookup");
+	sr_spi_ok(SPI_execute_plan(plan_rules, args, NULL, read_only, 0), SPI_OK_SELECT, "rule lookup");
 	tt = SPI_tuptable;
 	nrows = SPI_processed;
 	if (nrows == 0)
@@ -1348,7 +1330,7 @@ validate_profile(const char *rule_id, const char *key, const char *name)
 											1, types);
 	}
 	args[0] = CStringGetTextDatum(name);
-	spi_ok(SPI_execute_plan(plan_lock_profile, args, NULL, false, 1), "profile lookup");
+	sr_spi_ok(SPI_execute_plan(plan_lock_profile, args, NULL, false, 1), SPI_OK_SELECT, "profile lookup");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_SR_RULE_UNKNOWN_PROFILE),
@@ -1374,8 +1356,8 @@ validate_nodes(const char *rule_id, const char *key, const StrList *ids)
 										  " WHERE node_id = ANY ($1) FOR KEY SHARE",
 										  1, types);
 	}
-	args[0] = text_array_of(ids->v, ids->n);
-	spi_ok(SPI_execute_plan(plan_lock_nodes, args, NULL, false, 0), "node lookup");
+	args[0] = sr_text_array(ids->v, ids->n);
+	sr_spi_ok(SPI_execute_plan(plan_lock_nodes, args, NULL, false, 0), SPI_OK_SELECT, "node lookup");
 	found.v = palloc(sizeof(char *) * (SPI_processed > 0 ? SPI_processed : 1));
 	for (i = 0; i < SPI_processed; i++)
 	{

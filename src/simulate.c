@@ -26,7 +26,6 @@
 
 #include <math.h>
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -41,7 +40,6 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
-#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "errcodes.h"
@@ -51,6 +49,7 @@
 #include "prepared.h"
 #include "route.h"
 #include "stockview.h"
+#include "subxact.h"
 
 /* ---------------------------------------------------------------- KPIs */
 
@@ -451,9 +450,7 @@ route_in_view(SrStockView *view, Jsonb *order, PlanSummary *ps, Jsonb **doc)
 	SrPlan	   *p;
 	int			i;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(cxt);
+	sr_spi_begin(cxt);
 	p = sr_route(sr_order_read(order), &rq);
 	MemoryContextSwitchTo(cxt);
 	for (i = 0; i < p->nship; i++)
@@ -726,40 +723,30 @@ static SPIPlanPtr plan_profiles = NULL;
  * plans (its SKU or profile was deleted since): skipped and named, not
  * fatal.  The subtransaction is read-only, so it gets no transaction id.
  */
-static bool
-replay_one(SrStockView *view, Jsonb *doc, MemoryContext work, ResourceOwner owner,
-		   PlanSummary *ps, ErrorData **err)
+typedef struct ReplayArgs
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	volatile bool routed = false;
+	SrStockView *view;
+	Jsonb	   *doc;
+	PlanSummary *ps;
+} ReplayArgs;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		route_in_view(view, doc, ps, NULL);
-		routed = true;
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *ed;
+static void
+replay_fn(void *arg)
+{
+	ReplayArgs *a = arg;
 
-		MemoryContextSwitchTo(work);
-		ed = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (ed->sqlerrcode == ERRCODE_QUERY_CANCELED || ed->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-			ReThrowError(ed);
-		*err = ed;
-		routed = false;
-	}
-	PG_END_TRY();
-	return routed;
+	route_in_view(a->view, a->doc, a->ps, NULL);
+}
+
+static bool
+replay_one(SrStockView *view, Jsonb *doc, PlanSummary *ps, ErrorData **err)
+{
+	ReplayArgs	a;
+
+	a.view = view;
+	a.doc = doc;
+	a.ps = ps;
+	return sr_subxact(replay_fn, &a, err);
 }
 
 PG_FUNCTION_INFO_V1(stockroute_replay);
@@ -770,7 +757,6 @@ stockroute_replay(PG_FUNCTION_ARGS)
 	MemoryContext work;
 	MemoryContext batch;
 	MemoryContext per;
-	ResourceOwner owner = CurrentResourceOwner;
 	TimestampTz from;
 	TimestampTz to;
 	char	   *profile = NULL;
@@ -828,9 +814,7 @@ stockroute_replay(PG_FUNCTION_ARGS)
 	initStringInfo(&errors);
 	initStringInfo(&orders);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(work);
+	sr_spi_begin(work);
 	if (plan_giveback == NULL)
 	{
 		Oid			types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
@@ -944,7 +928,7 @@ stockroute_replay(PG_FUNCTION_ARGS)
 				doc = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(doc),
 														 JsonbPGetDatum(override)));
 
-			if (!replay_one(view, doc, work, owner, &ps, &ed))
+			if (!replay_one(view, doc, &ps, &ed))
 			{
 				skipped++;
 				if (nerrors < MAX_REPLAY_ERRORS)
