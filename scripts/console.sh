@@ -61,11 +61,11 @@ SQL
     server=$!
     pids="$pids $server"
     for _ in $(seq 1 50); do
-        grep -q '^console: serving' "$work/console.log" && break
+        grep -qs '^console: serving' "$work/console.log" && break
         kill -0 "$server" 2>/dev/null || break
         sleep 0.2
     done
-    if ! grep -q '^console: serving' "$work/console.log"; then
+    if ! grep -qs '^console: serving' "$work/console.log"; then
         echo "The console did not start (is port $port free? CONSOLE_PORT picks another):"
         cat "$work/console.log"
         exit 1
