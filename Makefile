@@ -14,7 +14,7 @@ EXTENSION  = stockroute
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = stockroute
-OBJS = src/stockroute.o src/guc.o src/prepared.o src/inputs.o src/json.o src/solver.o src/solve.o src/subxact.o src/calendar.o src/costmodel.o src/holiday.o src/access.o src/products.o src/rules.o src/operations.o src/stockview.o src/order.o src/network.o src/cost.o src/route.o src/planjson.o src/allocate.o src/priority.o src/reject.o src/replace.o src/plan.o src/simulate.o src/supply.o src/explain.o src/aggregate.o src/reservation.o src/capacity.o src/ingest.o src/released.o
+OBJS = src/stockroute.o src/guc.o src/prepared.o src/inputs.o src/json.o src/solver.o src/solve.o src/subxact.o src/calendar.o src/costmodel.o src/holiday.o src/access.o src/products.o src/rules.o src/operations.o src/lapsed.o src/stockview.o src/order.o src/network.o src/cost.o src/route.o src/planjson.o src/allocate.o src/priority.o src/reject.o src/replace.o src/plan.o src/simulate.o src/supply.o src/explain.o src/aggregate.o src/reservation.o src/capacity.o src/ingest.o src/released.o
 
 # The install script and the update script from the last release are built
 # from the parts sql/manifest lists, in its order (sql/README.md): each

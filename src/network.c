@@ -20,6 +20,7 @@
 #include "costmodel.h"
 #include "errcodes.h"
 #include "holiday.h"
+#include "lapsed.h"
 #include "network.h"
 #include "order.h"
 #include "prepared.h"
@@ -238,6 +239,7 @@ sr_load_network(SrOrder *o, TimestampTz now, bool read_only,
 	int			g;
 	int			n;
 	int			per_row;
+	SrLapsed   *lapsed;
 
 	/* products: hazmat_separate exists from 0.2.0 on (see sr_products_schema) */
 	if (plan_lanes != NULL && sr_products_schema() != plans_products_schema)
@@ -260,18 +262,7 @@ sr_load_network(SrOrder *o, TimestampTz now, bool read_only,
 
 		plans_calendar_schema = sr_calendar_schema();
 		plan_stock = sr_prepare_kept(psprintf(
-									 /*
-									  * held reservations past their expiry hold nothing, swept
-									  * or not: the real time decides (read through the partial
-									  * index of held reservations by expiry)
-									  */
-									 "WITH x AS (SELECT r.node_id, r.sku, pg_catalog.sum(r.qty)::bigint AS qty"
-									 "             FROM stockroute.reservation r"
-									 "            WHERE r.status = 'held' AND r.expires_at <= pg_catalog.now()"
-									 "            GROUP BY 1, 2)"
-									 "SELECT s.node_id, s.sku, s.on_hand, s.reserved - coalesce(x.qty, 0),"
-									 "       greatest(s.on_hand - s.reserved + coalesce(x.qty, 0)"
-									 "                           - s.safety_stock, 0),"
+									 "SELECT s.node_id, s.sku, s.on_hand, s.reserved, s.safety_stock,"
 									 "       s.reorder_point, n.name,"
 									 /* a stale node (no event for stale_after) drops out like an inactive one */
 									 "       CASE WHEN n.status = 'active' AND n.stale THEN 'stale' ELSE n.status END,"
@@ -285,7 +276,6 @@ sr_load_network(SrOrder *o, TimestampTz now, bool read_only,
 									 "  FROM stockroute.stock s"
 									 "  JOIN stockroute.node n ON n.node_id = s.node_id"
 									 "  JOIN stockroute.item i ON i.sku = s.sku"
-									 "  LEFT JOIN x ON x.node_id = s.node_id AND x.sku = s.sku"
 									 " WHERE s.sku = ANY ($1)"
 									 " ORDER BY s.node_id, s.sku",
 									 sr_calendar_columns(plans_calendar_schema, "n", "ship_weekdays")),
@@ -293,6 +283,7 @@ sr_load_network(SrOrder *o, TimestampTz now, bool read_only,
 	}
 	for (g = 0; g < o->ngroups; g++)
 		skus[g] = o->groups[g].sku;
+	lapsed = sr_lapsed_load(skus, o->ngroups, read_only);
 	args[0] = sr_text_array(skus, o->ngroups);
 	args[1] = TimestampTzGetDatum(now);
 	sr_spi_ok(SPI_execute_plan(plan_stock, args, NULL, read_only, 0), SPI_OK_SELECT,
@@ -316,6 +307,7 @@ sr_load_network(SrOrder *o, TimestampTz now, bool read_only,
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
 		char	   *node_id = col_text(t, 1);
+		char	   *sku;
 		SrStockRow   *r = &net->rows[net->nrows];
 		SrNetNode    *nd;
 		bool		isnull;
@@ -346,11 +338,14 @@ sr_load_network(SrOrder *o, TimestampTz now, bool read_only,
 			initStringInfo(&nd->notes);
 		}
 		nd = &net->nodes[net->nnodes - 1];
-		k = sr_order_groups_of_sku(o, col_text(t, 2), &ng);
+		sku = col_text(t, 2);
+		k = sr_order_groups_of_sku(o, sku, &ng);
 		r->group = ng > 0 ? o->group_by_sku[k] : -1;
 		r->on_hand = DatumGetInt64(col(t, 3, &isnull));
-		r->reserved = DatumGetInt64(col(t, 4, &isnull));
-		r->available = DatumGetInt64(col(t, 5, &isnull));
+		/* held reservations past their expiry hold nothing (src/lapsed.c) */
+		r->reserved = DatumGetInt64(col(t, 4, &isnull)) -
+			sr_lapsed_stock(lapsed, node_id, sku);
+		r->available = Max(r->on_hand - r->reserved - DatumGetInt64(col(t, 5, &isnull)), 0);
 		/* the stock view: simulate()/replay()/preemption's overlay (src/stockview.c) */
 		if (view != NULL)
 			r->available = sr_view_available(view, node_id, o->groups[r->group].sku, r->available);
@@ -381,7 +376,7 @@ sr_load_network(SrOrder *o, TimestampTz now, bool read_only,
 		for (g = 0; g < o->ngroups; g++)
 			if (o->groups[g].rules.lot_tracked)
 				skus[nskus++] = o->groups[g].sku;
-		net->lots = sr_lots_load(skus, nskus, read_only);
+		net->lots = sr_lots_load(skus, nskus, lapsed, read_only);
 	}
 
 	/* lanes */

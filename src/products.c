@@ -409,6 +409,7 @@ sr_products_node_excludes(const SrItemRules *r, const char *sku, bool node_hazma
 /* ---------------------------------------------------------------- lots */
 
 static SPIPlanPtr plan_lots = NULL;
+static SPIPlanPtr plan_lots_all = NULL;
 
 /* (node_id, sku) in byte order, then first expiry first (no expiry last), then lot_code */
 static int
@@ -430,11 +431,12 @@ cmp_lot(const void *a, const void *b)
 }
 
 SrLotSet *
-sr_lots_load(char **skus, int n, bool read_only)
+sr_lots_load(char **skus, int n, const SrLapsed *lapsed, bool read_only)
 {
 	SrLotSet   *set = palloc0(sizeof(SrLotSet));
 	Datum		args[1];
 	uint64		t;
+	SPIPlanPtr	plan;
 
 	if (n == 0)
 		return set;
@@ -443,22 +445,22 @@ sr_lots_load(char **skus, int n, bool read_only)
 		Oid			types[1] = {TEXTARRAYOID};
 
 		plan_lots = sr_prepare_kept(
-									/* held reservations past their expiry hold nothing (src/network.c) */
-									"WITH x AS (SELECT r.node_id, r.sku, r.lot_code,"
-									"                  pg_catalog.sum(r.qty)::bigint AS qty"
-									"             FROM stockroute.reservation r"
-									"            WHERE r.status = 'held' AND r.expires_at <= pg_catalog.now()"
-									"              AND r.lot_code IS NOT NULL"
-									"            GROUP BY 1, 2, 3)"
-									"SELECT l.node_id, l.sku, l.lot_code, l.on_hand - l.reserved + coalesce(x.qty, 0),"
+									"SELECT l.node_id, l.sku, l.lot_code, l.on_hand - l.reserved,"
 									"       l.expires_on, l.attrs"
 									"  FROM stockroute.lot l"
-									"  LEFT JOIN x ON x.node_id = l.node_id AND x.sku = l.sku AND x.lot_code = l.lot_code"
-									" WHERE l.sku = ANY ($1) AND l.on_hand > l.reserved - coalesce(x.qty, 0)",
+									" WHERE l.sku = ANY ($1) AND l.on_hand > l.reserved",
 									1, types);
+		/* with lapsed holds on lots: a lot that looks empty may be free */
+		plan_lots_all = sr_prepare_kept(
+										"SELECT l.node_id, l.sku, l.lot_code, l.on_hand - l.reserved,"
+										"       l.expires_on, l.attrs"
+										"  FROM stockroute.lot l"
+										" WHERE l.sku = ANY ($1)",
+										1, types);
 	}
+	plan = lapsed != NULL && lapsed->nlots > 0 ? plan_lots_all : plan_lots;
 	args[0] = sr_text_array(skus, n);
-	if (SPI_execute_plan(plan_lots, args, NULL, read_only, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, args, NULL, read_only, 0) != SPI_OK_SELECT)
 		elog(ERROR, "stockroute: lot lookup failed");
 
 	set->lots = palloc0(sizeof(SrLot) * (SPI_processed > 0 ? SPI_processed : 1));
@@ -466,14 +468,19 @@ sr_lots_load(char **skus, int n, bool read_only)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[t];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
-		SrLot	   *l = &set->lots[set->nlots++];
+		SrLot	   *l = &set->lots[set->nlots];
 		bool		isnull;
 		Datum		v;
 
 		l->node_id = SPI_getvalue(tup, desc, 1);
 		l->sku = SPI_getvalue(tup, desc, 2);
 		l->lot_code = SPI_getvalue(tup, desc, 3);
-		l->free = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+		/* held reservations past their expiry hold nothing (src/lapsed.c) */
+		l->free = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)) +
+			sr_lapsed_lot(lapsed, l->node_id, l->sku, l->lot_code);
+		if (l->free <= 0)
+			continue;
+		set->nlots++;
 		v = SPI_getbinval(tup, desc, 5, &isnull);
 		l->has_expiry = !isnull && !DATE_NOT_FINITE(DatumGetDateADT(v));
 		if (!isnull && DATE_IS_NOBEGIN(DatumGetDateADT(v)))

@@ -12,6 +12,8 @@
 #include "utils/date.h"
 #include "utils/jsonb.h"
 
+#include "lapsed.h"
+
 /*
  * The product columns exist from version 0.2.0 on; until ALTER EXTENSION
  * UPDATE the library reads a 0.1.0 schema and treats them as unset.
@@ -97,7 +99,8 @@ typedef struct SrLotSet
 	SrLot	   *lots;
 } SrLotSet;
 
-extern SrLotSet *sr_lots_load(char **skus, int n, bool read_only);
+/* The free lots of skus[0..n); lapsed: held reservations past expiry (may be NULL) */
+extern SrLotSet *sr_lots_load(char **skus, int n, const SrLapsed *lapsed, bool read_only);
 
 /*
  * One demand on the lots of a (node, SKU): the units of a group of order

@@ -131,6 +131,25 @@ SELECT s->>'units_filled' AS simulated_units FROM stockroute.simulate(jsonb_buil
 SELECT a->>'status' AS status, a->>'attempts' AS attempts FROM stockroute.allocate(pg_temp.so21()) a;
 SELECT order_ref, qty, status FROM pg_temp.res WHERE sku = 'Q';
 
+-- 9. the read side on lots: lot M1 (5 at R) is all held by SO-22, which
+-- lapses; the lot looks empty in its row, yet plan() ships SO-23 from it
+INSERT INTO stockroute.item (sku, tags) VALUES ('M', '{lot_tracked}');
+INSERT INTO stockroute.stock (node_id, sku, on_hand) VALUES ('R', 'M', 5);
+INSERT INTO stockroute.lot (node_id, sku, lot_code, on_hand) VALUES ('R', 'M', 'M1', 5);
+SELECT stockroute.reserve('SO-22', '1', 'M', 'R', 5, lot_code => 'M1')->>'status' AS status;
+CREATE FUNCTION pg_temp.so23() RETURNS jsonb LANGUAGE sql AS $$
+    SELECT '{"order_ref": "SO-23", "ship_to": {"lat": 35.8, "lon": -78.6},
+             "lines": [{"line_ref": "1", "sku": "M", "qty": 5}]}'::jsonb
+$$;
+SELECT p->>'status' AS plan_status FROM stockroute.plan(pg_temp.so23()) p;
+SELECT pg_temp.lapse('SO-22');
+SELECT lot_code, on_hand, reserved FROM stockroute.lot WHERE sku = 'M';
+SELECT p->>'status' AS plan_status, p->'shipments'->0->'lines'->0 AS line
+  FROM stockroute.plan(pg_temp.so23()) p;
+SELECT s->>'units_filled' AS simulated_units FROM stockroute.simulate(jsonb_build_array(pg_temp.so23())) s;
+SELECT a->>'status' AS status FROM stockroute.allocate(pg_temp.so23()) a;
+SELECT order_ref, lot_code, qty, status FROM pg_temp.res WHERE sku = 'M' ORDER BY order_ref;
+
 -- invariant 2 and the capacity counters
 SELECT count(*) AS reserved_mismatches
   FROM stockroute.stock s
