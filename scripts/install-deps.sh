@@ -14,12 +14,13 @@ pkgs="make gcc postgresql-15 postgresql-server-dev-15"
 if [ "${1:-test}" != demo ]; then
     # the suites: pgTAP, pg_cron, the solver's MILP reference (CBC), automatic
     # failover (pg_auto_failover), the monitoring files (promtool, amtool, the
-    # exporter, curl, jq) and the Debian package build (dpkg-dev, debhelper,
-    # postgresql-server-dev-all, fakeroot)
+    # exporter, curl, jq), the Debian package build (dpkg-dev, debhelper,
+    # postgresql-server-dev-all, fakeroot) and faketime, to repeat the suites
+    # under another clock (test/README.md)
     pkgs="$pkgs postgresql-15-pgtap postgresql-15-cron libtap-parser-sourcehandler-pgtap-perl coinor-cbc
           postgresql-15-auto-failover
           prometheus prometheus-alertmanager prometheus-postgres-exporter curl jq
-          dpkg-dev debhelper postgresql-server-dev-all fakeroot"
+          dpkg-dev debhelper postgresql-server-dev-all fakeroot faketime"
 fi
 missing=""
 for p in $pkgs; do
