@@ -5,6 +5,8 @@
 #   make test                     everything on a fresh machine (packages, build with
 #                                 -Werror, install, throwaway cluster, all suites)
 #   make demo                     throwaway cluster, demo network, orders routed
+#   make console                  the ops console over a throwaway demo cluster with a
+#                                 live feed, at http://127.0.0.1:8080 (CONSOLE_PORT)
 #   make package                  the Debian package postgresql-15-stockroute in dist/
 #                                 (pg_buildext, debian/); PGXN metadata is META.json
 
@@ -48,7 +50,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control scripts
 sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control scripts/build-sql.sh
 	scripts/build-sql.sh update $(PREV_VERSION) $(EXTVERSION) > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
-.PHONY: test demo deps package print-scripts
+.PHONY: test demo console deps package print-scripts
 deps:
 	@scripts/install-deps.sh
 
@@ -64,3 +66,6 @@ test:
 
 demo:
 	@scripts/demo.sh
+
+console:
+	@scripts/console.sh

@@ -45,6 +45,14 @@ ok=$(grep -cE '\.\. ok' "$out/prove.out")
 files=$(ls test/sql/tap_*.sql | wc -l)
 record_run $rc "$ok" "$((files - ok))" pg_prove
 
+# the ops console in a headless browser (Chromium through Selenium) and its
+# webhook, in a database of its own; Debian's python3, which has the packages
+/usr/bin/python3 test/browser/test_console.py > "$out/browser.out" 2>&1; rc=$?
+cat "$out/browser.out"
+counts=$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$out/browser.out" | tail -1)
+counts=${counts:-0 0}
+record_run $rc "${counts% *}" "${counts#* }" browser
+
 # shell-level tests (dump/restore, crash recovery, ...)
 for t in test/scripts/*.sh; do
     [ -e "$t" ] || continue

@@ -170,6 +170,24 @@ BEGIN
         stockroute.ingest(jsonb),
         stockroute.require_node_access(jsonb)
       TO stockroute_node;
+    -- the ops console (sql/80_console.sql, sql/schema/80_console.sql):
+    -- operators set node status, acknowledge alerts and set webhook secrets;
+    -- admin and app record what they did or were refused.  Every "who"
+    -- column keeps its default.
+    GRANT INSERT (node_id, old_status, new_status, reason) ON stockroute.node_status_change
+      TO stockroute_admin;
+    GRANT INSERT (alert_id, note) ON stockroute.alert_ack TO stockroute_admin;
+    GRANT INSERT (node_id, sealed, key_id), DELETE ON stockroute.node_secret TO stockroute_admin;
+    GRANT INSERT (action, args, ok, result, sqlstate, error, actor) ON stockroute.intervention
+      TO stockroute_admin, stockroute_app;
+    GRANT EXECUTE ON FUNCTION
+        stockroute.set_node_status(text, text, text),
+        stockroute.acknowledge_alert(uuid, text),
+        stockroute.set_node_secret(text, bytea, text)
+      TO stockroute_admin;
+    GRANT EXECUTE ON FUNCTION
+        stockroute.record_intervention(text, jsonb, boolean, jsonb, text, text, text)
+      TO stockroute_admin, stockroute_app;
     RETURN result;
 END;
 $$;

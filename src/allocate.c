@@ -646,9 +646,7 @@ stockroute_allocate(PG_FUNCTION_ARGS)
 	order = PG_GETARG_JSONB_P(0);
 	o = sr_order_read(order);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(work);
+	sr_spi_begin(work);
 
 	/* one call at a time per order_ref; the lock lasts until commit */
 	sr_lock_order(o->order_ref);
@@ -677,11 +675,6 @@ stockroute_allocate(PG_FUNCTION_ARGS)
 		record_allocation(order, plan, out);
 	}
 
-	/* SPI_execute leaves CurrentMemoryContext in SPI's procedure context: copy out first */
-	MemoryContextSwitchTo(caller);
-	out = DatumGetJsonbPCopy(JsonbPGetDatum(out));
-	SPI_finish();
-	MemoryContextSwitchTo(caller);
-	MemoryContextDelete(work);
+	out = sr_spi_end_jsonb(out, caller, work);
 	PG_RETURN_JSONB_P(out);
 }

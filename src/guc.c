@@ -65,14 +65,7 @@ check_currency(char **newval, void **extra, GucSource source)
 static bool
 check_routing_now(char **newval, void **extra, GucSource source)
 {
-	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
-	char	   *field[MAXDATEFIELDS];
-	int			ftype[MAXDATEFIELDS];
-	int			nf;
-	int			dtype;
-	int			tz;
-	struct pg_tm tt;
-	fsec_t		fsec;
+	TimestampTz ts;
 
 	if (*newval == NULL || (*newval)[0] == '\0')
 		return true;
@@ -87,14 +80,35 @@ check_routing_now(char **newval, void **extra, GucSource source)
 	 */
 	if (InitializingParallelWorker)
 		return true;
-	if (ParseDateTime(*newval, workbuf, sizeof(workbuf), field, ftype,
-					  MAXDATEFIELDS, &nf) != 0 ||
-		DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz) != 0 ||
-		dtype != DTK_DATE)
+	if (!sr_parse_timestamptz(*newval, &ts))
 	{
 		GUC_check_errdetail("\"%s\" is not a finite timestamp with time zone.", *newval);
 		return false;
 	}
+	return true;
+}
+
+bool
+sr_parse_timestamptz(const char *str, TimestampTz *result)
+{
+	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dtype;
+	int			tz;
+	struct pg_tm tt;
+	fsec_t		fsec;
+
+	if (strlen(str) >= MAXDATELEN)
+		return false;
+	if (ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype,
+					  MAXDATEFIELDS, &nf) != 0 ||
+		DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz) != 0 ||
+		dtype != DTK_DATE)
+		return false;
+	if (tm2timestamp(&tt, fsec, &tz, result) != 0 || !IS_VALID_TIMESTAMP(*result))
+		return false;
 	return true;
 }
 

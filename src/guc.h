@@ -32,4 +32,11 @@ extern void sr_define_gucs(void);
  */
 extern TimestampTz sr_routing_now(void);
 
+/*
+ * The finite timestamptz a string denotes, read as timestamptz_in reads it in
+ * the session's time zone; false where timestamptz_in would raise or give an
+ * infinity.  Never raises.
+ */
+extern bool sr_parse_timestamptz(const char *str, TimestampTz *result);
+
 #endif

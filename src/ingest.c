@@ -80,14 +80,6 @@
 static bool
 parse_event_time(const char *str, TimestampTz *result)
 {
-	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
-	char	   *field[MAXDATEFIELDS];
-	int			ftype[MAXDATEFIELDS];
-	int			nf;
-	int			dtype;
-	int			tz;
-	struct pg_tm tt;
-	fsec_t		fsec;
 	size_t		len = strlen(str);
 
 	if (len >= MAXDATELEN)
@@ -112,16 +104,7 @@ parse_event_time(const char *str, TimestampTz *result)
 				return false;
 		pfree(lower);
 	}
-	if (ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype,
-					  MAXDATEFIELDS, &nf) != 0)
-		return false;
-	if (DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz) != 0)
-		return false;
-	if (dtype != DTK_DATE)
-		return false;
-	if (tm2timestamp(&tt, fsec, &tz, result) != 0 || !IS_VALID_TIMESTAMP(*result))
-		return false;
-	return true;
+	return sr_parse_timestamptz(str, result);
 }
 
 /*

@@ -72,26 +72,10 @@ cmp_ids(const void *a, const void *b, void *arg)
 	return strcmp(ids[*(const int *) a], ids[*(const int *) b]);
 }
 
-/* index of id in ids, through order[] (ids' indexes in byte order), or -1 */
-static int
-find_id(const char *id, char *const *ids, const int *order, int n)
+static const char *
+id_at(const void *arg, int i)
 {
-	int			lo = 0;
-	int			hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = (lo + hi) / 2;
-		int			c = strcmp(id, ids[order[mid]]);
-
-		if (c == 0)
-			return order[mid];
-		if (c < 0)
-			hi = mid - 1;
-		else
-			lo = mid + 1;
-	}
-	return -1;
+	return ((char *const *) arg)[i];
 }
 
 /*
@@ -160,7 +144,8 @@ sr_ops_read(const char *order_ref, const char *profile, int nnodes,
 			ops->w_capacity = DatumGetFloat8(SPI_getbinval(t, d, 9, &isnull));
 			continue;
 		}
-		i = find_id(TextDatumGetCString(SPI_getbinval(t, d, 2, &isnull)), node_ids, order, nnodes);
+		i = sr_find_sorted(TextDatumGetCString(SPI_getbinval(t, d, 2, &isnull)), order, nnodes,
+						   id_at, node_ids);
 		if (i < 0)
 			continue;
 		nd = &ops->nodes[i];
@@ -262,15 +247,15 @@ sr_pickup_node_read(const char *node_id, bool read_only, SrPickupNode *pk)
 	memset(pk, 0, sizeof(*pk));
 	pk->node_id = pstrdup(node_id);
 	v = SPI_getbinval(t, d, 1, &isnull);
-	pk->has_coords = !isnull;
+	pk->where.has_coords = !isnull;
 	if (!isnull)
 	{
-		pk->lat = DatumGetFloat8(v);
-		pk->lon = DatumGetFloat8(SPI_getbinval(t, d, 2, &isnull));
+		pk->where.lat = DatumGetFloat8(v);
+		pk->where.lon = DatumGetFloat8(SPI_getbinval(t, d, 2, &isnull));
 	}
-	pk->country = SPI_getvalue(t, d, 3);
-	pk->region = SPI_getvalue(t, d, 4);
-	pk->postal_code = SPI_getvalue(t, d, 5);
+	pk->where.country = SPI_getvalue(t, d, 3);
+	pk->where.region = SPI_getvalue(t, d, 4);
+	pk->where.postal_code = SPI_getvalue(t, d, 5);
 	pk->status = SPI_getvalue(t, d, 6);
 	pk->handling_days = DatumGetInt32(SPI_getbinval(t, d, 7, &isnull));
 }

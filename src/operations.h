@@ -12,6 +12,8 @@
 #include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
 
+#include "order.h"
+
 /* One node, for one order. */
 typedef struct SrNodeOps
 {
@@ -58,12 +60,7 @@ extern double sr_capacity_used(const SrNodeOps *n);
 typedef struct SrPickupNode
 {
 	char	   *node_id;
-	bool		has_coords;
-	double		lat;
-	double		lon;
-	char	   *country;
-	char	   *region;
-	char	   *postal_code;
+	SrShipTo	where;			/* the node's location: the order's destination */
 	char	   *status;			/* active, draining, offline, or stale */
 	int			handling_days;
 } SrPickupNode;

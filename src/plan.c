@@ -12,6 +12,7 @@
 #include "utils/memutils.h"
 
 #include "order.h"
+#include "prepared.h"
 #include "route.h"
 #include "supply.h"
 
@@ -31,18 +32,11 @@ stockroute_plan(PG_FUNCTION_ARGS)
 
 	work = AllocSetContextCreate(caller, "stockroute plan", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(work);
+	sr_spi_begin(work);
 
 	plan = sr_plan_json(sr_route(sr_order_read(PG_GETARG_JSONB_P(0)), &rq));
 
-	/* SPI_execute leaves CurrentMemoryContext in SPI's procedure context: copy out first */
-	MemoryContextSwitchTo(caller);
-	plan = DatumGetJsonbPCopy(JsonbPGetDatum(plan));
-	SPI_finish();
-	MemoryContextSwitchTo(caller);
-	MemoryContextDelete(work);
+	plan = sr_spi_end_jsonb(plan, caller, work);
 	PG_RETURN_JSONB_P(plan);
 }
 
@@ -66,19 +60,12 @@ stockroute_available(PG_FUNCTION_ARGS)
 						 PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1),
 						 PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2));
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(work);
+	sr_spi_begin(work);
 
 	out = sr_promise_json(sr_promise(o, !PG_ARGISNULL(1)));
 	/* future supply and promise dates (src/supply.c) */
 	out = sr_supply_available(out, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2));
 
-	/* SPI_execute leaves CurrentMemoryContext in SPI's procedure context: copy out first */
-	MemoryContextSwitchTo(caller);
-	out = DatumGetJsonbPCopy(JsonbPGetDatum(out));
-	SPI_finish();
-	MemoryContextSwitchTo(caller);
-	MemoryContextDelete(work);
+	out = sr_spi_end_jsonb(out, caller, work);
 	PG_RETURN_JSONB_P(out);
 }

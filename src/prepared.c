@@ -15,6 +15,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/uuid.h"
 
 
@@ -149,4 +150,23 @@ sr_spi_ok(int rc, int want, const char *what)
 {
 	if (rc != want)
 		elog(ERROR, "stockroute: %s failed: %s", what, SPI_result_code_string(rc));
+}
+
+void
+sr_spi_begin(MemoryContext work)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(work);
+}
+
+Jsonb *
+sr_spi_end_jsonb(Jsonb *out, MemoryContext caller, MemoryContext work)
+{
+	MemoryContextSwitchTo(caller);
+	out = DatumGetJsonbPCopy(JsonbPGetDatum(out));
+	SPI_finish();
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(work);
+	return out;
 }

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "utils/jsonb.h"
 
 /* A prepared SPI plan kept for the backend's life. */
 extern SPIPlanPtr sr_prepare_kept(const char *sql, int nargs, Oid *argtypes);
@@ -35,5 +36,14 @@ extern Datum sr_array_get(SrArray *a, Oid elemtype);
 extern Datum sr_text_array(char *const *strs, int n);
 /* an SPI return code that must be `want`, else an internal error naming `what` */
 extern void sr_spi_ok(int rc, int want, const char *what);
+
+/*
+ * An SQL entry point's SPI session: sr_spi_begin connects and leaves
+ * CurrentMemoryContext in `work` (SPI_connect moves it to SPI's procedure
+ * context); sr_spi_end_jsonb copies `out` into `caller`, finishes SPI,
+ * deletes `work` and returns the copy, in `caller`.
+ */
+extern void sr_spi_begin(MemoryContext work);
+extern Jsonb *sr_spi_end_jsonb(Jsonb *out, MemoryContext caller, MemoryContext work);
 
 #endif

@@ -261,9 +261,7 @@ stockroute_reject(PG_FUNCTION_ARGS)
 
 	work = AllocSetContextCreate(caller, "stockroute reject", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(work);
+	sr_spi_begin(work);
 
 	/* one allocate() or reject() of the order at a time */
 	sr_lock_order(order_ref);
@@ -494,11 +492,6 @@ stockroute_reject(PG_FUNCTION_ARGS)
 		elog(ERROR, "stockroute: recording the rejection failed");
 
 done:
-	/* SPI_execute leaves CurrentMemoryContext in SPI's procedure context: copy out first */
-	MemoryContextSwitchTo(caller);
-	out = DatumGetJsonbPCopy(JsonbPGetDatum(out));
-	SPI_finish();
-	MemoryContextSwitchTo(caller);
-	MemoryContextDelete(work);
+	out = sr_spi_end_jsonb(out, caller, work);
 	PG_RETURN_JSONB_P(out);
 }

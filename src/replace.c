@@ -254,9 +254,7 @@ stockroute_fill_backorders(PG_FUNCTION_ARGS)
 	work = AllocSetContextCreate(caller, "stockroute fill_backorders", ALLOCSET_DEFAULT_SIZES);
 	per = AllocSetContextCreate(work, "stockroute fill_backorders order", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(work);
+	sr_spi_begin(work);
 	if (plan_fill_select == NULL)
 	{
 		Oid			t_sel[2] = {TEXTARRAYOID, INT4OID};
@@ -375,11 +373,7 @@ stockroute_fill_backorders(PG_FUNCTION_ARGS)
 	initStringInfo(&b);
 	appendStringInfo(&b, "{\"filled\":" INT64_FORMAT ",\"units\":" INT64_FORMAT "}", filled, units);
 	out = sr_json_to_jsonb(&b);
-	MemoryContextSwitchTo(caller);
-	out = DatumGetJsonbPCopy(JsonbPGetDatum(out));
-	SPI_finish();
-	MemoryContextSwitchTo(caller);
-	MemoryContextDelete(work);
+	out = sr_spi_end_jsonb(out, caller, work);
 	PG_RETURN_JSONB_P(out);
 }
 
@@ -416,9 +410,7 @@ stockroute_shortfall_reroute(PG_FUNCTION_ARGS)
 	work = AllocSetContextCreate(caller, "stockroute shortfall_reroute", ALLOCSET_DEFAULT_SIZES);
 	per = AllocSetContextCreate(work, "stockroute shortfall_reroute hold", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(work);
+	sr_spi_begin(work);
 	if (plan_holds == NULL)
 	{
 		Oid			t_holds[3] = {TEXTOID, TEXTOID, TEXTOID};
@@ -554,10 +546,6 @@ stockroute_shortfall_reroute(PG_FUNCTION_ARGS)
 	appendStringInfo(&b, "{\"rerouted\":" INT64_FORMAT ",\"backordered\":" INT64_FORMAT "}",
 					 u_rerouted, u_backordered);
 	out = sr_json_to_jsonb(&b);
-	MemoryContextSwitchTo(caller);
-	out = DatumGetJsonbPCopy(JsonbPGetDatum(out));
-	SPI_finish();
-	MemoryContextSwitchTo(caller);
-	MemoryContextDelete(work);
+	out = sr_spi_end_jsonb(out, caller, work);
 	PG_RETURN_JSONB_P(out);
 }

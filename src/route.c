@@ -55,13 +55,7 @@ ops_pickup_destination(SrOrder *o, bool read_only, SrOps *ops)
 	SrPickupNode *pk = &ops->pk;
 
 	sr_pickup_node_read(o->pickup_node, read_only, pk);
-	memset(&o->ship_to, 0, sizeof(o->ship_to));
-	o->ship_to.has_coords = pk->has_coords;
-	o->ship_to.lat = pk->lat;
-	o->ship_to.lon = pk->lon;
-	o->ship_to.country = pk->country;
-	o->ship_to.region = pk->region;
-	o->ship_to.postal_code = pk->postal_code;
+	o->ship_to = pk->where;
 	o->facts.country = o->ship_to.country;
 }
 

@@ -450,9 +450,7 @@ route_in_view(SrStockView *view, Jsonb *order, PlanSummary *ps, Jsonb **doc)
 	SrPlan	   *p;
 	int			i;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(cxt);
+	sr_spi_begin(cxt);
 	p = sr_route(sr_order_read(order), &rq);
 	MemoryContextSwitchTo(cxt);
 	for (i = 0; i < p->nship; i++)
@@ -816,9 +814,7 @@ stockroute_replay(PG_FUNCTION_ARGS)
 	initStringInfo(&errors);
 	initStringInfo(&orders);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(work);
+	sr_spi_begin(work);
 	if (plan_giveback == NULL)
 	{
 		Oid			types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
