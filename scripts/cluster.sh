@@ -8,8 +8,12 @@
 # and, when STOCKROUTE_STAGE names a directory the extension was installed
 # into with `make install DESTDIR=...`, loads the extension from there
 # (Debian's extension_destdir, as pg_buildext does) instead of the system's.
+# Under faketime (`faketime '+400 days' make test`, test/README.md) the
+# server keeps the shifted clock too: pg_ctlcluster starts it with an empty
+# environment but for the cluster's environment file, so faketime's two
+# variables go there.
 throwaway_cluster() {
-    local port=5460 opts=() libdir
+    local port=5460 opts=() libdir create envfile="" rc
     while [ $# -gt 0 ] && [ "$1" != "--" ]; do
         opts+=("$1")
         shift
@@ -24,5 +28,15 @@ throwaway_cluster() {
         opts+=(-o "extension_destdir=$STOCKROUTE_STAGE"
                -o "dynamic_library_path=$STOCKROUTE_STAGE$libdir:\$libdir")
     fi
-    pg_virtualenv -t -c "-p $port --locale=C.UTF-8" "${opts[@]}" "$@"
+    create="-p $port --locale=C.UTF-8"
+    if [ -n "${FAKETIME:-}" ] && [ -n "${LD_PRELOAD:-}" ]; then
+        envfile=$(mktemp /tmp/stockroute-env.XXXXXX)
+        chmod 644 "$envfile"
+        printf "LD_PRELOAD = '%s'\nFAKETIME = '%s'\n" "$LD_PRELOAD" "$FAKETIME" > "$envfile"
+        create="$create --environment=$envfile"
+    fi
+    rc=0
+    pg_virtualenv -t -c "$create" "${opts[@]}" "$@" || rc=$?
+    [ -z "$envfile" ] || rm -f "$envfile"
+    return $rc
 }

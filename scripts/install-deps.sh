@@ -25,13 +25,14 @@ console)
     # the suites: pgTAP, pg_cron, the solver's MILP reference (CBC), automatic
     # failover (pg_auto_failover), the monitoring files (promtool, amtool, the
     # exporter, curl, jq), the Debian package build (dpkg-dev, debhelper,
-    # postgresql-server-dev-all, fakeroot) and the console in a headless
-    # browser (Chromium driven by Selenium)
+    # postgresql-server-dev-all, fakeroot), the console in a headless browser
+    # (Chromium driven by Selenium) and faketime, to repeat the suites under
+    # another clock (test/README.md)
     pkgs="$pkgs postgresql-15-pgtap postgresql-15-cron libtap-parser-sourcehandler-pgtap-perl coinor-cbc
           postgresql-15-auto-failover
           prometheus prometheus-alertmanager prometheus-postgres-exporter curl jq
           dpkg-dev debhelper postgresql-server-dev-all fakeroot
-          $console python3-selenium chromium chromium-driver"
+          $console python3-selenium chromium chromium-driver faketime"
     ;;
 esac
 missing=""

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/memory/run.sh — issue 6's memory benchmark: CALLS (default 1,000,000)
+# bench/memory/run.sh — memory over many calls: CALLS (default 1,000,000)
 # plan() calls in ONE session, and the backend's memory sampled along the way.
 #
 #   bench/memory/run.sh --virtualenv   in a throwaway cluster (pg_virtualenv)

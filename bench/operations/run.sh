@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/operations/run.sh — what daily node capacity costs (issue 7).  The
+# bench/operations/run.sh — what daily node capacity costs.  The
 # reservation triggers count every reservation (node_load_entry); a node with
 # a limit also has a counter row every reservation there locks.  Measured
 # with pgbench for reserve() (1 unit) and allocate() (2-line orders, plan

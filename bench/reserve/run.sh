@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/reserve/run.sh — issue 2's reservation benchmark: stockroute.reserve()
+# bench/reserve/run.sh — reservations under concurrency: stockroute.reserve()
 # (C triggers enforce the invariants) against the same reservation written as
 # plain PL/pgSQL with no triggers (bench_plain.bench_plpgsql_reserve), under
 # concurrent pgbench clients, in one run.  Prints a markdown table and exits

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/routing/run.sh — issue 3's routing benchmark, one run, a markdown table.
+# bench/routing/run.sh — plan() and split_plan against baselines, a markdown table.
 #
 #   bench/routing/run.sh --virtualenv   in a throwaway cluster (pg_virtualenv)
 #   bench/routing/run.sh                against the server in PG* (creates and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/rules/run.sh — issue 4's rules benchmark, one run, a markdown table.
+# bench/rules/run.sh — plan() with and without 50 rules, a markdown table.
 #
 #   bench/rules/run.sh --virtualenv   in a throwaway cluster (pg_virtualenv)
 #   bench/rules/run.sh                against the server in PG* (creates and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/simulate/run.sh — issue 7's simulation benchmark, one run, markdown.
+# bench/simulate/run.sh — simulate() against rule-based routing, markdown.
 #
 #   bench/simulate/run.sh --virtualenv   in a throwaway cluster (pg_virtualenv)
 #   bench/simulate/run.sh                against the server in PG* (creates and

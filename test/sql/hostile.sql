@@ -1,4 +1,4 @@
--- hostile: the size and range limits of every JSON entry point (issue 6),
+-- hostile: the size and range limits of every JSON entry point,
 -- each bad input with its SQLSTATE, and nothing changed.  Proves: an order
 -- with more stock rows to weigh than stockroute.max_candidates is refused by
 -- plan() and allocate() (54000), and so is a split_plan group with more rows,

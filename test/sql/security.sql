@@ -1,4 +1,4 @@
--- security: least privilege (issue 6).  Proves, from the catalog, that no
+-- security: least privilege.  Proves, from the catalog, that no
 -- function of the schema is executable by PUBLIC but an allowlist of ones
 -- that only read their arguments, that every function callable from SQL is
 -- granted to a stockroute role (or is on the owner-only list), that every
