@@ -38,7 +38,21 @@ DECLARE
     result  jsonb := '{}';
     r       record;
 BEGIN
-    -- 1. the roles: cluster-wide, so another database may have made them
+    -- 1. the roles: cluster-wide, so another database may have made them,
+    -- or be making them right now.  Wait for such an install on pg_authid
+    -- (a shared catalog: the one lock both databases see), so that what it
+    -- made is seen below, by the query and by the role lookups of GRANT.  A
+    -- role with CREATEROLE but not superuser may not lock pg_authid; the
+    -- handler around CREATE ROLE below copes with that race on its own.
+    IF EXISTS (SELECT 1
+                 FROM unnest(ARRAY['stockroute_admin', 'stockroute_app', 'stockroute_node']) w(name)
+                WHERE NOT EXISTS (SELECT 1 FROM pg_roles a WHERE a.rolname = w.name)) THEN
+        BEGIN
+            LOCK TABLE pg_catalog.pg_authid IN SHARE ROW EXCLUSIVE MODE;
+        EXCEPTION WHEN insufficient_privilege THEN
+            NULL;
+        END;
+    END IF;
     FOR r IN
         SELECT w.name, a.rolname IS NOT NULL AS present, a.rolcanlogin, a.rolsuper,
                (SELECT c.rolsuper OR c.rolcreaterole FROM pg_roles c WHERE c.rolname = current_user) AS can_create
