@@ -154,7 +154,7 @@ load(SrHolidays *h)
 	{
 		Oid			types[3] = {TEXTARRAYOID, DATEOID, DATEOID};
 
-		plan_holidays = sr_prepare_kept(
+		plan_holidays = sr_prepare_kept_generic(
 										"SELECT calendar, day FROM stockroute.holiday"
 										" WHERE calendar = ANY ($1) AND day BETWEEN $2 AND $3"
 										" ORDER BY calendar, day",

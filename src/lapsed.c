@@ -53,7 +53,7 @@ sr_lapsed_load(char *const *skus, int n, bool read_only)
 	{
 		Oid			types[1] = {TEXTARRAYOID};
 
-		plan_lapsed = sr_prepare_kept(
+		plan_lapsed = sr_prepare_kept_generic(
 									  "SELECT r.node_id, r.sku, r.lot_code, pg_catalog.sum(r.qty)::bigint"
 									  "  FROM stockroute.reservation r"
 									  " WHERE r.status = 'held' AND r.expires_at <= pg_catalog.now()"

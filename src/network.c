@@ -120,7 +120,7 @@ sr_load_items(SrOrder *o, bool read_only)
 	{
 		Oid			types[1] = {TEXTARRAYOID};
 
-		plan_items = sr_prepare_kept(
+		plan_items = sr_prepare_kept_generic(
 									 "SELECT sku, weight_kg FROM stockroute.item WHERE sku = ANY ($1)",
 									 1, types);
 	}
@@ -261,7 +261,7 @@ sr_load_network(SrOrder *o, TimestampTz now, bool read_only,
 		Oid			types[2] = {TEXTARRAYOID, TIMESTAMPTZOID};
 
 		plans_calendar_schema = sr_calendar_schema();
-		plan_stock = sr_prepare_kept(psprintf(
+		plan_stock = sr_prepare_kept_generic(psprintf(
 									 "SELECT s.node_id, s.sku, s.on_hand, s.reserved, s.safety_stock,"
 									 "       s.reorder_point, n.name,"
 									 /* a stale node (no event for stale_after) drops out like an inactive one */
@@ -388,7 +388,7 @@ sr_load_network(SrOrder *o, TimestampTz now, bool read_only,
 		Oid			types[4] = {TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID};
 
 		plans_products_schema = sr_products_schema();
-		plan_lanes = sr_prepare_kept(psprintf(
+		plan_lanes = sr_prepare_kept_generic(psprintf(
 									 "SELECT l.node_id, l.service, l.base_cost, l.per_kg, l.per_unit,"
 									 "       l.transit_days, l.min_weight_kg, l.max_weight_kg,"
 									 "       CASE WHEN l.postal_prefix IS NOT NULL THEN 3"

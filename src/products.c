@@ -193,7 +193,7 @@ sr_products_load_items(char **skus, int n, bool read_only, SrItemRules *rules)
 		Oid			types[1] = {TEXTARRAYOID};
 
 		plan_item_rules_schema = schema;
-		plan_item_rules = sr_prepare_kept(psprintf(
+		plan_item_rules = sr_prepare_kept_generic(psprintf(
 												   "SELECT sku, 'hazmat' = ANY (tags), 'lot_tracked' = ANY (tags), %s"
 												   "  FROM stockroute.item WHERE sku = ANY ($1)",
 												   schema ? "min_shelf_days, ship_to_allowed, ship_to_denied, ship_from_countries"
@@ -444,14 +444,14 @@ sr_lots_load(char **skus, int n, const SrLapsed *lapsed, bool read_only)
 	{
 		Oid			types[1] = {TEXTARRAYOID};
 
-		plan_lots = sr_prepare_kept(
+		plan_lots = sr_prepare_kept_generic(
 									"SELECT l.node_id, l.sku, l.lot_code, l.on_hand - l.reserved,"
 									"       l.expires_on, l.attrs"
 									"  FROM stockroute.lot l"
 									" WHERE l.sku = ANY ($1) AND l.on_hand > l.reserved",
 									1, types);
 		/* with lapsed holds on lots: a lot that looks empty may be free */
-		plan_lots_all = sr_prepare_kept(
+		plan_lots_all = sr_prepare_kept_generic(
 										"SELECT l.node_id, l.sku, l.lot_code, l.on_hand - l.reserved,"
 										"       l.expires_on, l.attrs"
 										"  FROM stockroute.lot l"

@@ -627,7 +627,7 @@ load_item_tags(const SrRuleFacts *f, bool read_only)
 	{
 		Oid			types[1] = {TEXTARRAYOID};
 
-		plan_item_tags = sr_prepare_kept("SELECT sku, tags FROM stockroute.item WHERE sku = ANY ($1)",
+		plan_item_tags = sr_prepare_kept_generic("SELECT sku, tags FROM stockroute.item WHERE sku = ANY ($1)",
 										 1, types);
 	}
 	args[0] = sr_text_array(f->skus, f->nskus);
@@ -678,7 +678,7 @@ load_node_tags(SrRules *rs, bool read_only)
 	{
 		Oid			types[1] = {TEXTARRAYOID};
 
-		plan_node_tags = sr_prepare_kept("SELECT node_id, tags FROM stockroute.node WHERE tags && $1",
+		plan_node_tags = sr_prepare_kept_generic("SELECT node_id, tags FROM stockroute.node WHERE tags && $1",
 										 1, types);
 	}
 	args[0] = sr_text_array(want.v, want.n);
@@ -724,7 +724,7 @@ check_profiles(SrRules *rs, bool read_only)
 	{
 		Oid			types[1] = {TEXTARRAYOID};
 
-		plan_profiles = sr_prepare_kept("SELECT profile_name FROM stockroute.profile"
+		plan_profiles = sr_prepare_kept_generic("SELECT profile_name FROM stockroute.profile"
 										" WHERE profile_name = ANY ($1)", 1, types);
 	}
 	args[0] = sr_text_array(names.v, names.n);
