@@ -197,71 +197,77 @@ sr_json_string_or_null(StringInfo buf, const char *s)
 
 
 /*
- * Rows of an SPI result as a jsonb array of objects, keyed by column name,
- * as to_jsonb() would render them (numbers, booleans, timestamps in ISO
- * 8601, jsonb as is, the rest as strings), so that statements return
- * columns and the JSON is built here.
+ * One row's columns as the keys of a JSON object under construction, keyed
+ * by column name and rendered as to_jsonb() would render them (numbers,
+ * booleans, timestamps in ISO 8601, jsonb as is, the rest as strings), so
+ * that statements return columns and the JSON is built here.
  */
+void
+sr_json_row_fields(StringInfo b, bool *first, HeapTuple t, TupleDesc d)
+{
+	int			c;
+
+	for (c = 1; c <= d->natts; c++)
+	{
+		Form_pg_attribute att = TupleDescAttr(d, c - 1);
+		bool		isnull;
+		Datum		v;
+		char		buf[MAXDATELEN + 1];
+
+		if (att->attisdropped)
+			continue;
+		sr_json_key(b, first, NameStr(att->attname));
+		v = SPI_getbinval(t, d, c, &isnull);
+		if (isnull)
+		{
+			appendStringInfoString(b, "null");
+			continue;
+		}
+		switch (att->atttypid)
+		{
+			case INT2OID:
+			case INT4OID:
+			case INT8OID:
+			case NUMERICOID:
+			case FLOAT4OID:
+			case FLOAT8OID:
+			case JSONBOID:
+			case JSONOID:
+				appendStringInfoString(b, SPI_getvalue(t, d, c));
+				break;
+			case BOOLOID:
+				appendStringInfoString(b, DatumGetBool(v) ? "true" : "false");
+				break;
+			case DATEOID:
+			case TIMESTAMPOID:
+			case TIMESTAMPTZOID:
+				appendStringInfoChar(b, '"');
+				appendStringInfoString(b, JsonEncodeDateTime(buf, v, att->atttypid, NULL));
+				appendStringInfoChar(b, '"');
+				break;
+			default:
+				escape_json(b, SPI_getvalue(t, d, c));
+		}
+	}
+}
+
+/* rows of an SPI result as a jsonb array of objects (sr_json_row_fields) */
 Jsonb *
 sr_json_rows(SPITupleTable *tt, uint64 n)
 {
 	StringInfoData b;
 	uint64		i;
-	int			c;
 
 	initStringInfo(&b);
 	appendStringInfoChar(&b, '[');
 	for (i = 0; i < n; i++)
 	{
-		HeapTuple	t = tt->vals[i];
-		TupleDesc	d = tt->tupdesc;
 		bool		first = true;
 
 		if (i > 0)
 			appendStringInfoChar(&b, ',');
 		appendStringInfoChar(&b, '{');
-		for (c = 1; c <= d->natts; c++)
-		{
-			Form_pg_attribute att = TupleDescAttr(d, c - 1);
-			bool		isnull;
-			Datum		v;
-			char		buf[MAXDATELEN + 1];
-
-			if (att->attisdropped)
-				continue;
-			sr_json_key(&b, &first, NameStr(att->attname));
-			v = SPI_getbinval(t, d, c, &isnull);
-			if (isnull)
-			{
-				appendStringInfoString(&b, "null");
-				continue;
-			}
-			switch (att->atttypid)
-			{
-				case INT2OID:
-				case INT4OID:
-				case INT8OID:
-				case NUMERICOID:
-				case FLOAT4OID:
-				case FLOAT8OID:
-				case JSONBOID:
-				case JSONOID:
-					appendStringInfoString(&b, SPI_getvalue(t, d, c));
-					break;
-				case BOOLOID:
-					appendStringInfoString(&b, DatumGetBool(v) ? "true" : "false");
-					break;
-				case DATEOID:
-				case TIMESTAMPOID:
-				case TIMESTAMPTZOID:
-					appendStringInfoChar(&b, '"');
-					appendStringInfoString(&b, JsonEncodeDateTime(buf, v, att->atttypid, NULL));
-					appendStringInfoChar(&b, '"');
-					break;
-				default:
-					escape_json(&b, SPI_getvalue(t, d, c));
-			}
-		}
+		sr_json_row_fields(&b, &first, tt->vals[i], tt->tupdesc);
 		appendStringInfoChar(&b, '}');
 	}
 	appendStringInfoChar(&b, ']');

@@ -27,6 +27,7 @@ extern void sr_json_timestamptz(StringInfo buf, TimestampTz ts);
 extern void sr_json_string_or_null(StringInfo buf, const char *s);
 extern Jsonb *sr_json_to_jsonb(StringInfo buf);
 /* rows of an SPI result as a jsonb array of objects, as to_jsonb renders them */
+extern void sr_json_row_fields(StringInfo b, bool *first, HeapTuple t, TupleDesc d);
 extern Jsonb *sr_json_rows(SPITupleTable *tt, uint64 n);
 
 /* ---- input ---- */

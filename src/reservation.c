@@ -49,6 +49,7 @@
 #include "errcodes.h"
 #include "guc.h"
 #include "inputs.h"
+#include "json.h"
 #include "prepared.h"
 
 typedef enum ResStatus
@@ -766,6 +767,27 @@ optional_text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 }
 
 /*
+ * reserve()'s answer: the reservation row's columns and whether it is a
+ * replay, built here from the returned columns and copied out of SPI's
+ * memory so that it outlives SPI_finish.
+ */
+static Jsonb *
+reservation_reply(HeapTuple tup, TupleDesc desc, bool replay)
+{
+	StringInfoData b;
+	bool		first = true;
+
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '{');
+	sr_json_row_fields(&b, &first, tup, desc);
+	sr_json_key(&b, &first, "idempotent_replay");
+	appendStringInfoString(&b, replay ? "true" : "false");
+	appendStringInfoChar(&b, '}');
+	return DatumGetJsonbP(SPI_datumTransfer(JsonbPGetDatum(sr_json_to_jsonb(&b)),
+											false, -1));
+}
+
+/*
  * Look up a reservation by (sku, idempotency_key).  Returns NULL if none;
  * otherwise the stored reply, after checking that the retry asks for the
  * same thing as the first call.
@@ -779,16 +801,18 @@ replay_by_key(const char *order_ref, const char *line_ref, const char *sku,
 	HeapTuple	tup;
 	TupleDesc	desc;
 	bool		isnull;
-	Datum		reply;
+	int			c_order,
+				c_line,
+				c_node,
+				c_qty,
+				c_lot;
 
 	if (plan_find_key == NULL)
 	{
 		Oid			types[2] = {TEXTOID, TEXTOID};
 
 		plan_find_key = sr_prepare_kept(
-									 "SELECT order_ref, line_ref, node_id, qty, lot_code,"
-									 "       pg_catalog.to_jsonb(r) || '{\"idempotent_replay\": true}'::jsonb"
-									 "  FROM stockroute.reservation r"
+									 "SELECT r.* FROM stockroute.reservation r"
 									 " WHERE sku = $1 AND idempotency_key = $2",
 									 2, types);
 	}
@@ -801,20 +825,24 @@ replay_by_key(const char *order_ref, const char *line_ref, const char *sku,
 
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
-	if (!same_text(SPI_getvalue(tup, desc, 1), order_ref) ||
-		!same_text(SPI_getvalue(tup, desc, 2), line_ref) ||
-		!same_text(SPI_getvalue(tup, desc, 3), node_id) ||
-		DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)) != qty ||
-		!same_text(SPI_getvalue(tup, desc, 5), lot_code))
+	c_order = SPI_fnumber(desc, "order_ref");
+	c_line = SPI_fnumber(desc, "line_ref");
+	c_node = SPI_fnumber(desc, "node_id");
+	c_qty = SPI_fnumber(desc, "qty");
+	c_lot = SPI_fnumber(desc, "lot_code");
+	if (!same_text(SPI_getvalue(tup, desc, c_order), order_ref) ||
+		!same_text(SPI_getvalue(tup, desc, c_line), line_ref) ||
+		!same_text(SPI_getvalue(tup, desc, c_node), node_id) ||
+		DatumGetInt64(SPI_getbinval(tup, desc, c_qty, &isnull)) != qty ||
+		!same_text(SPI_getvalue(tup, desc, c_lot), lot_code))
 		ereport(ERROR,
 				(errcode(ERRCODE_SR_IDEMPOTENCY_MISMATCH),
 				 errmsg("idempotency_key \"%s\" was already used with different arguments", key),
 				 errdetail("The first call reserved qty %s of sku \"%s\" at node \"%s\" for order \"%s\" line \"%s\".",
-						   SPI_getvalue(tup, desc, 4), sku, SPI_getvalue(tup, desc, 3),
-						   SPI_getvalue(tup, desc, 1), SPI_getvalue(tup, desc, 2))));
+						   SPI_getvalue(tup, desc, c_qty), sku, SPI_getvalue(tup, desc, c_node),
+						   SPI_getvalue(tup, desc, c_order), SPI_getvalue(tup, desc, c_line))));
 
-	reply = SPI_getbinval(tup, desc, 6, &isnull);
-	return DatumGetJsonbP(SPI_datumTransfer(reply, false, -1));
+	return reservation_reply(tup, desc, true);
 }
 
 PG_FUNCTION_INFO_V1(stockroute_reserve);
@@ -998,7 +1026,7 @@ stockroute_reserve(PG_FUNCTION_ARGS)
 								   "        expires_at, idempotency_key)"
 								   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 								   " ON CONFLICT (sku, idempotency_key) DO NOTHING"
-								   " RETURNING pg_catalog.to_jsonb(r) || '{\"idempotent_replay\": false}'::jsonb",
+								   " RETURNING r.*",
 								   8, types);
 	}
 	memset(nulls, ' ', sizeof(nulls));
@@ -1020,9 +1048,7 @@ stockroute_reserve(PG_FUNCTION_ARGS)
 		elog(ERROR, "stockroute: reservation insert failed");
 
 	if (SPI_processed == 1)
-		reply = DatumGetJsonbP(SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0],
-															   SPI_tuptable->tupdesc, 1, &isnull),
-												 false, -1));
+		reply = reservation_reply(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, false);
 	else
 	{
 		/*

@@ -39,14 +39,24 @@ SELECT node_id, on_hand, reserved, available FROM stockroute.stock WHERE sku = '
 -- the same call again, same key: the first result, nothing changed
 SELECT r->>'qty' AS qty, r->'idempotent_replay' AS replay
   FROM stockroute.reserve('SO-1', '1', 'VALVE-9', 'A', 5, idempotency_key => 'so1-1-a') AS r;
+-- the reply carries every column of the reservation row, rendered as to_jsonb() renders it
+SELECT (r - 'idempotent_replay') = to_jsonb(x) AS reply_is_the_row, r->'idempotent_replay' AS replay
+  FROM stockroute.reserve('SO-1', '1', 'VALVE-9', 'A', 5, idempotency_key => 'so1-1-a') AS r
+  JOIN stockroute.reservation x ON x.sku = r->>'sku' AND x.reservation_id = (r->>'reservation_id')::uuid;
 SELECT count(*) AS reservations, sum(qty) AS units FROM stockroute.reservation;
 SELECT reserved FROM stockroute.stock WHERE node_id = 'A' AND sku = 'VALVE-9';
 
 -- TTL: the call's ttl, else the SKU's hold_ttl, else stockroute.default_hold_ttl
 SELECT (r->>'expires_at')::timestamptz - now() AS ttl
   FROM stockroute.reserve('SO-1', '2', 'VALVE-9', 'B', 3, ttl => '45 minutes') AS r;
-SELECT (r->>'expires_at')::timestamptz - now() AS ttl
-  FROM stockroute.reserve('SO-1', '3', 'PUMP-1', 'A', 1) AS r;
+SELECT (r->>'expires_at')::timestamptz - now() AS ttl, r AS reply
+  FROM stockroute.reserve('SO-1', '3', 'PUMP-1', 'A', 1) AS r \gset
+SELECT :'ttl' AS ttl;
+-- a new hold's reply is its row too, rendered as to_jsonb() renders it
+SELECT (:'reply'::jsonb - 'idempotent_replay') = to_jsonb(x) AS reply_is_the_row,
+       :'reply'::jsonb->'idempotent_replay' AS replay
+  FROM stockroute.reservation x
+ WHERE x.sku = 'PUMP-1' AND x.reservation_id = (:'reply'::jsonb->>'reservation_id')::uuid;
 SET stockroute.default_hold_ttl = '5min';
 SELECT (r->>'expires_at')::timestamptz - now() AS ttl
   FROM stockroute.reserve('SO-2', '1', 'VALVE-9', 'B', 2) AS r;
