@@ -12,24 +12,34 @@
  * parameters, never one statement per event:
  *
  *   1. which nodes exist;
- *   2. lock the stock rows, ORDER BY (node_id, sku) — the canonical order
- *      every multi-row writer uses — and read them (ctid, on_hand,
- *      reserved, count in force); rows missing are created and the lock
- *      taken again; which SKUs exist, for events without a stock row;
- *   3. lock and read the lots of lot events, likewise;
+ *   2. lock the stock rows, each by its key (node_id, sku) in that order —
+ *      the canonical order every multi-row writer uses — and read them
+ *      (on_hand, reserved, count in force); rows missing are created and
+ *      the lock taken again; which SKUs exist, for events without a stock
+ *      row;
+ *   3. lock and read the lots of lot events, likewise, by (node_id, sku,
+ *      lot_code);
  *   4. which (node_id, idempotency_key) stockroute.event has claimed
  *      already; after the locks, so a concurrent batch on the same rows has
  *      committed and its claims are seen;
  *   5. (C) per row: the count in force after the batch, every event's
  *      final status, on_hand;
  *   6. insert every event row in one statement;
- *   7. rows where a newer count arrived: supersede the events it covers and
- *      read back the applied deltas after it;
- *   8. write the lots and stock rows, found by their ctid (the row lock
- *      keeps it valid);
- *   9. ships against reservations, shortfall alerts (stock rows and lots),
- *      node bookkeeping (sequence gaps, stale), in a few more statements
- *      that only run when there is something to do.
+ *   7. rows where a newer count arrived: supersede the events it covers
+ *      (found through (sku, node_id, occurred_at), written by event_id and
+ *      sku) and read back the applied deltas after it;
+ *   8. write the lots and stock rows, found by their keys, in the order
+ *      they were locked in;
+ *   9. ships against reservations (by (sku, reservation_id)), shortfall
+ *      alerts (stock rows and lots), node bookkeeping (sequence gaps, stale;
+ *      by node_id), in a few more statements that only run when there is
+ *      something to do.
+ *
+ * Every row is written by its primary key — stock (node_id, sku), lot
+ * (node_id, sku, lot_code), reservation (sku, reservation_id), event
+ * event_id with its sku, node node_id — one index probe per array element,
+ * never by its physical address, so that the per-SKU tables can be
+ * distributed by sku (docs/design.md, "Keys for distribution").
  *
  * The semantics are those of invariant 5 (the count in force plus the
  * deltas after it) and are described in sql/40_sync.sql and docs/sync.md.
@@ -48,7 +58,6 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "port.h"
-#include "storage/itemptr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -197,7 +206,6 @@ typedef struct Row
 	char	   *lot_code;		/* NULL for a stock row */
 	int			stock;			/* a lot's stock row */
 	bool		found;
-	ItemPointerData tid;
 	int64		on_hand;
 	int64		reserved;
 	bool		counted;
@@ -781,11 +789,11 @@ lock_rows(Row *rows, int nrows, bool lots)
 			Oid			t[3] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
 
 			plan_lock_lots = prepare(
-									 "SELECT u.g::int4, l.ctid, l.on_hand, l.reserved, l.counted_at, l.count_key"
+									 "SELECT u.g::int4, l.on_hand, l.reserved, l.counted_at, l.count_key"
 									 "  FROM (SELECT * FROM unnest($1, $2, $3) WITH ORDINALITY AS u(n, s, c, g)"
 									 "         ORDER BY u.n, u.s, u.c) u"
 									 " CROSS JOIN LATERAL"
-									 "       (SELECT l.ctid, l.on_hand, l.reserved, l.counted_at, l.count_key"
+									 "       (SELECT l.on_hand, l.reserved, l.counted_at, l.count_key"
 									 "          FROM stockroute.lot l"
 									 "         WHERE l.node_id = u.n AND l.sku = u.s AND l.lot_code = u.c"
 									 "           FOR NO KEY UPDATE OF l) l", 3, t);
@@ -799,11 +807,11 @@ lock_rows(Row *rows, int nrows, bool lots)
 			Oid			t[2] = {TEXTARRAYOID, TEXTARRAYOID};
 
 			plan_lock_stock = prepare(
-									  "SELECT u.g::int4, s.ctid, s.on_hand, s.reserved, s.counted_at, s.count_key"
+									  "SELECT u.g::int4, s.on_hand, s.reserved, s.counted_at, s.count_key"
 									  "  FROM (SELECT * FROM unnest($1, $2) WITH ORDINALITY AS u(n, s, g)"
 									  "         ORDER BY u.n, u.s) u"
 									  " CROSS JOIN LATERAL"
-									  "       (SELECT s.ctid, s.on_hand, s.reserved, s.counted_at, s.count_key"
+									  "       (SELECT s.on_hand, s.reserved, s.counted_at, s.count_key"
 									  "          FROM stockroute.stock s WHERE s.node_id = u.n AND s.sku = u.s"
 									  "           FOR NO KEY UPDATE OF s) s", 2, t);
 		}
@@ -817,13 +825,12 @@ lock_rows(Row *rows, int nrows, bool lots)
 		Datum		d;
 
 		r->found = true;
-		ItemPointerCopy((ItemPointer) DatumGetPointer(col(i, 2, &isnull)), &r->tid);
-		r->on_hand = col_int8(i, 3);
-		r->reserved = col_int8(i, 4);
-		d = col(i, 5, &isnull);
+		r->on_hand = col_int8(i, 2);
+		r->reserved = col_int8(i, 3);
+		d = col(i, 4, &isnull);
 		r->counted = !isnull;
 		r->counted_at = isnull ? 0 : DatumGetTimestampTz(d);
-		d = col(i, 6, &isnull);
+		d = col(i, 5, &isnull);
 		r->count_key = isnull ? NULL : TextDatumGetCString(d);
 		found++;
 	}
@@ -1368,17 +1375,17 @@ recount(Batch *b)
 									   "WITH g AS (SELECT * FROM unnest($1, $2, $3, $4, $5, $6) WITH ORDINALITY"
 									   "                  AS g(n, s, l, old_at, w_at, w_key, i)),"
 									   " sup AS (UPDATE stockroute.event e SET status = 'superseded'"
-									   "          WHERE e.ctid = ANY (ARRAY("
-									   "                  SELECT x.ctid FROM g CROSS JOIN LATERAL"
-									   "                         (SELECT c.ctid FROM stockroute.event c"
-									   "                           WHERE c.sku = g.s AND c.node_id = g.n"
-									   "                             AND c.lot_code IS NOT DISTINCT FROM g.l"
-									   "                             AND c.status = 'applied'"
-									   "                             AND c.occurred_at >= coalesce(g.old_at, '-infinity')"
-									   "                             AND c.occurred_at <= g.w_at"
-									   "                             AND NOT (c.kind = 'count' AND c.occurred_at = g.w_at"
-									   "                                      AND c.idempotency_key = g.w_key)"
-									   "                          OFFSET 0) x))"
+									   "           FROM (SELECT g.s, x.event_id FROM g CROSS JOIN LATERAL"
+									   "                        (SELECT c.event_id FROM stockroute.event c"
+									   "                          WHERE c.sku = g.s AND c.node_id = g.n"
+									   "                            AND c.lot_code IS NOT DISTINCT FROM g.l"
+									   "                            AND c.status = 'applied'"
+									   "                            AND c.occurred_at >= coalesce(g.old_at, '-infinity')"
+									   "                            AND c.occurred_at <= g.w_at"
+									   "                            AND NOT (c.kind = 'count' AND c.occurred_at = g.w_at"
+									   "                                     AND c.idempotency_key = g.w_key)"
+									   "                         OFFSET 0) x) x"
+									   "          WHERE e.event_id = x.event_id AND e.sku = x.s"
 									   "            AND e.status = 'applied'"
 									   "         RETURNING 1)"
 									   " SELECT g.i::int4,"
@@ -1450,20 +1457,21 @@ compute_on_hand(Batch *b)
 
 /*
  * Write on_hand and the count in force of the rows (or lots) that moved,
- * by ctid: they are locked, so the ctid read with the lock still names
- * them.  Reads back on_hand and reserved.
+ * each found by its primary key, (node_id, sku) or (node_id, sku,
+ * lot_code): one index probe per row, in the canonical order the rows were
+ * locked in.  Reads back on_hand and reserved.
  */
 static void
 write_rows(Row *rows, int nrows, bool lots)
 {
-	SrArray		a[5];
-	Datum		args[5];
+	SrArray		a[7];
+	Datum		args[7];
 	int			i,
 				m = 0;
 	SPIPlanPtr *plan = lots ? &plan_write_lots : &plan_write_stock;
-	static const Oid types[5] = {TIDOID, INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID};
+	static const Oid types[7] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID};
 
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 7; i++)
 		sr_array_init(&a[i], nrows);
 	for (i = 0; i < nrows; i++)
 	{
@@ -1471,32 +1479,35 @@ write_rows(Row *rows, int nrows, bool lots)
 
 		if (!r->write)
 			continue;
-		sr_array_add(&a[0], PointerGetDatum(&r->tid), false);
-		sr_array_add(&a[1], Int64GetDatum(r->new_on_hand), false);
-		sr_array_add(&a[2], TimestampTzGetDatum(r->f_at), !r->f_counted);
-		sr_array_text(&a[3], r->f_key);
-		sr_array_add(&a[4], Int32GetDatum(i + 1), false);
+		sr_array_text(&a[0], r->node_id);
+		sr_array_text(&a[1], r->sku);
+		sr_array_text(&a[2], r->lot_code);
+		sr_array_add(&a[3], Int64GetDatum(r->new_on_hand), false);
+		sr_array_add(&a[4], TimestampTzGetDatum(r->f_at), !r->f_counted);
+		sr_array_text(&a[5], r->f_key);
+		sr_array_add(&a[6], Int32GetDatum(i + 1), false);
 		m++;
 	}
 	if (m == 0)
 		return;
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 7; i++)
 		args[i] = sr_array_get(&a[i], types[i]);
 	if (*plan == NULL)
 	{
-		Oid			t[5] = {TIDARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
+		Oid			t[7] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID,
+		TIMESTAMPTZARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
 
 		*plan = prepare(lots ?
 								"UPDATE stockroute.lot l"
 								"   SET on_hand = u.h, counted_at = u.c, count_key = u.k"
-								"  FROM unnest($1, $2, $3, $4, $5) AS u(t, h, c, k, g)"
-								" WHERE l.ctid = u.t"
+								"  FROM unnest($1, $2, $3, $4, $5, $6, $7) AS u(n, s, l, h, c, k, g)"
+								" WHERE l.node_id = u.n AND l.sku = u.s AND l.lot_code = u.l"
 								" RETURNING u.g, l.on_hand, l.reserved" :
 								"UPDATE stockroute.stock s"
 								"   SET on_hand = u.h, counted_at = u.c, count_key = u.k"
-								"  FROM unnest($1, $2, $3, $4, $5) AS u(t, h, c, k, g)"
-								" WHERE s.ctid = u.t"
-								" RETURNING u.g, s.on_hand, s.reserved", 5, t);
+								"  FROM unnest($1, $2, $3, $4, $5, $6, $7) AS u(n, s, l, h, c, k, g)"
+								" WHERE s.node_id = u.n AND s.sku = u.s"
+								" RETURNING u.g, s.on_hand, s.reserved", 7, t);
 	}
 	spi_run(*plan, args, SPI_OK_UPDATE_RETURNING, lots ? "lot write" : "stock write");
 	if ((int) SPI_processed != m)
@@ -1628,24 +1639,18 @@ consume_ships(Batch *b)
 		{
 			Oid			t[3] = {TEXTARRAYOID, UUIDARRAYOID, INT8ARRAYOID};
 
-			/* each reservation by its key, then by ctid: one probe each */
+			/* each reservation by its key (sku, reservation_id): one probe each */
 			plan_res_commit = prepare(
 									  "UPDATE stockroute.reservation r SET status = 'committed'"
-									  " WHERE r.ctid = ANY (ARRAY("
-									  "         SELECT x.ctid FROM unnest($1, $2, $3) AS u(s, id, q) CROSS JOIN LATERAL"
-									  "                (SELECT c.ctid FROM stockroute.reservation c"
-									  "                  WHERE c.sku = u.s AND c.reservation_id = u.id"
-									  "                    AND c.status = 'held' AND c.qty = u.q OFFSET 0) x))"
-									  "   AND r.status = 'held'",
+									  "  FROM unnest($1, $2, $3) AS u(s, id, q)"
+									  " WHERE r.sku = u.s AND r.reservation_id = u.id"
+									  "   AND r.status = 'held' AND r.qty = u.q",
 									  3, t);
 			plan_res_fulfill = prepare(
 									   "WITH f AS (UPDATE stockroute.reservation r SET status = 'fulfilled'"
-									   "            WHERE r.ctid = ANY (ARRAY("
-									   "                    SELECT x.ctid FROM unnest($1, $2, $3) AS u(s, id, q) CROSS JOIN LATERAL"
-									   "                           (SELECT c.ctid FROM stockroute.reservation c"
-									   "                             WHERE c.sku = u.s AND c.reservation_id = u.id"
-									   "                               AND c.status = 'committed' AND c.qty = u.q OFFSET 0) x))"
-									   "              AND r.status = 'committed'"
+									   "             FROM unnest($1, $2, $3) AS u(s, id, q)"
+									   "            WHERE r.sku = u.s AND r.reservation_id = u.id"
+									   "              AND r.status = 'committed' AND r.qty = u.q"
 									   "           RETURNING r.node_id, r.sku, r.lot_code, r.qty)"
 									   " SELECT f.node_id, f.sku, f.lot_code, sum(f.qty)::int8"
 									   "   FROM f GROUP BY 1, 2, 3", 3, t);
@@ -1682,23 +1687,16 @@ consume_ships(Batch *b)
 			{
 				Oid			t[4] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
 
-				/* by ctid again (the rows moved): one probe each */
+				/* the lots and stock rows by their keys: one probe each */
 				plan_give_back = prepare(
 										 "WITH u AS (SELECT * FROM unnest($1, $2, $3, $4) AS u(n, s, l, q)),"
-										 " lt AS (SELECT x.ctid, u.q FROM u CROSS JOIN LATERAL"
-										 "               (SELECT c.ctid FROM stockroute.lot c"
-										 "                 WHERE c.node_id = u.n AND c.sku = u.s AND c.lot_code = u.l"
-										 "                OFFSET 0) x),"
-										 " st AS (SELECT x.ctid, g.q"
-										 "          FROM (SELECT u.n, u.s, sum(u.q)::int8 AS q FROM u GROUP BY 1, 2) g"
-										 "         CROSS JOIN LATERAL"
-										 "               (SELECT c.ctid FROM stockroute.stock c"
-										 "                 WHERE c.node_id = g.n AND c.sku = g.s OFFSET 0) x),"
-										 " lb AS (UPDATE stockroute.lot l SET on_hand = l.on_hand + lt.q"
-										 "          FROM lt WHERE l.ctid = lt.ctid"
+										 " lb AS (UPDATE stockroute.lot l SET on_hand = l.on_hand + u.q"
+										 "          FROM u"
+										 "         WHERE l.node_id = u.n AND l.sku = u.s AND l.lot_code = u.l"
 										 "        RETURNING 1)"
-										 " UPDATE stockroute.stock s SET on_hand = s.on_hand + st.q"
-										 "   FROM st WHERE s.ctid = st.ctid", 4, t);
+										 " UPDATE stockroute.stock s SET on_hand = s.on_hand + g.q"
+										 "   FROM (SELECT u.n, u.s, sum(u.q)::int8 AS q FROM u GROUP BY 1, 2) g"
+										 "  WHERE s.node_id = g.n AND s.sku = g.s", 4, t);
 			}
 			spi_run(plan_give_back, gargs, SPI_OK_UPDATE, "ship give-back");
 		}
@@ -1718,15 +1716,10 @@ consume_ships(Batch *b)
 			Oid			t[4] = {TEXTARRAYOID, UUIDARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 
 			plan_res_partial = prepare(
-									   "WITH x AS (SELECT c.ctid, u.t"
-									   "             FROM unnest($1, $2, $3, $4) AS u(s, id, q, t) CROSS JOIN LATERAL"
-									   "                  (SELECT c.ctid FROM stockroute.reservation c"
-									   "                    WHERE c.sku = u.s AND c.reservation_id = u.id"
-									   "                      AND c.status IN ('held', 'committed') AND c.qty = u.q"
-									   "                   OFFSET 0) c)"
-									   "UPDATE stockroute.reservation r SET qty = r.qty - x.t"
-									   "  FROM x WHERE r.ctid = x.ctid"
-									   "   AND r.status IN ('held', 'committed')",
+									   "UPDATE stockroute.reservation r SET qty = r.qty - u.t"
+									   "  FROM unnest($1, $2, $3, $4) AS u(s, id, q, t)"
+									   " WHERE r.sku = u.s AND r.reservation_id = u.id"
+									   "   AND r.status IN ('held', 'committed') AND r.qty = u.q",
 									   4, t);
 		}
 		spi_run(plan_res_partial, pargs, SPI_OK_UPDATE, "ship partial");
@@ -2034,14 +2027,14 @@ alerts_and_nodes(Batch *b)
 			Oid			t[6] = {TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
 			TIMESTAMPTZARRAYOID, TIMESTAMPTZOID};
 
-			/* the nodes locked in node_id order, one probe each, then written by ctid */
+			/* the nodes locked in node_id order, then written, by node_id: one probe each */
 			plan_nodes_seen = prepare(
 									  "WITH agg AS (SELECT * FROM unnest($1, $2, $3, $4, $5)"
 									  "                     AS u(node_id, smin, smax, scount, last_occ)),"
-									  " locked AS (SELECT a.node_id, n.ctid, n.was_stale"
+									  " locked AS (SELECT a.node_id, n.was_stale"
 									  "              FROM (SELECT agg.node_id FROM agg ORDER BY agg.node_id) a"
 									  "             CROSS JOIN LATERAL"
-									  "                   (SELECT n.ctid, n.stale AS was_stale FROM stockroute.node n"
+									  "                   (SELECT n.stale AS was_stale FROM stockroute.node n"
 									  "                     WHERE n.node_id = a.node_id FOR NO KEY UPDATE OF n) n),"
 									  " u AS (UPDATE stockroute.node n"
 									  "          SET last_event_at = greatest(n.last_event_at, $6),"
@@ -2051,7 +2044,7 @@ alerts_and_nodes(Batch *b)
 									  "              seq_count = n.seq_count + agg.scount,"
 									  "              stale = false"
 									  "         FROM locked JOIN agg ON agg.node_id = locked.node_id"
-									  "        WHERE n.ctid = locked.ctid"
+									  "        WHERE n.node_id = locked.node_id"
 									  "       RETURNING n.node_id, n.seq_min, n.seq_max, n.seq_count, agg.scount)"
 									  " SELECT u.node_id, u.seq_max - u.seq_min + 1 - u.seq_count,"
 									  "        u.seq_min, u.seq_max, u.seq_count, u.scount, locked.was_stale"
@@ -2327,7 +2320,7 @@ stockroute_ingest(PG_FUNCTION_ARGS)
 
 	/*
 	 * Every statement below looks up a batch of keys, each key by one index
-	 * probe (a LATERAL subquery per array element, or a ctid), whatever the
+	 * probe (a LATERAL subquery or a key join per array element), whatever the
 	 * statistics say: plans are kept for the backend's life, and one made
 	 * while event was small (a fresh install, a truncate) would otherwise
 	 * hash or rescan the whole table once per batch ever after.  The
