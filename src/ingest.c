@@ -26,8 +26,8 @@
  *      final status, on_hand;
  *   6. insert every event row in one statement;
  *   7. rows where a newer count arrived: supersede the events it covers
- *      (found through (sku, node_id, occurred_at), written by event_id and
- *      sku) and read back the applied deltas after it;
+ *      (found through (sku, node_id, occurred_at), written by event_id)
+ *      and read back the applied deltas after it;
  *   8. write the lots and stock rows, found by their keys, in the order
  *      they were locked in;
  *   9. ships against reservations (by (sku, reservation_id)), shortfall
@@ -37,9 +37,9 @@
  *
  * Every row is written by its primary key — stock (node_id, sku), lot
  * (node_id, sku, lot_code), reservation (sku, reservation_id), event
- * event_id with its sku, node node_id — one index probe per array element,
- * never by its physical address, so that the per-SKU tables can be
- * distributed by sku (docs/design.md, "Keys for distribution").
+ * event_id, node node_id — one index probe per array element, never by its
+ * physical address, so that the per-SKU tables can be distributed by sku
+ * (docs/design.md, "Keys for distribution").
  *
  * The semantics are those of invariant 5 (the count in force plus the
  * deltas after it) and are described in sql/40_sync.sql and docs/sync.md.
@@ -1375,17 +1375,17 @@ recount(Batch *b)
 									   "WITH g AS (SELECT * FROM unnest($1, $2, $3, $4, $5, $6) WITH ORDINALITY"
 									   "                  AS g(n, s, l, old_at, w_at, w_key, i)),"
 									   " sup AS (UPDATE stockroute.event e SET status = 'superseded'"
-									   "           FROM (SELECT g.s, x.event_id FROM g CROSS JOIN LATERAL"
-									   "                        (SELECT c.event_id FROM stockroute.event c"
-									   "                          WHERE c.sku = g.s AND c.node_id = g.n"
-									   "                            AND c.lot_code IS NOT DISTINCT FROM g.l"
-									   "                            AND c.status = 'applied'"
-									   "                            AND c.occurred_at >= coalesce(g.old_at, '-infinity')"
-									   "                            AND c.occurred_at <= g.w_at"
-									   "                            AND NOT (c.kind = 'count' AND c.occurred_at = g.w_at"
-									   "                                     AND c.idempotency_key = g.w_key)"
-									   "                         OFFSET 0) x) x"
-									   "          WHERE e.event_id = x.event_id AND e.sku = x.s"
+									   "          WHERE e.event_id = ANY (ARRAY("
+									   "                  SELECT x.event_id FROM g CROSS JOIN LATERAL"
+									   "                         (SELECT c.event_id FROM stockroute.event c"
+									   "                           WHERE c.sku = g.s AND c.node_id = g.n"
+									   "                             AND c.lot_code IS NOT DISTINCT FROM g.l"
+									   "                             AND c.status = 'applied'"
+									   "                             AND c.occurred_at >= coalesce(g.old_at, '-infinity')"
+									   "                             AND c.occurred_at <= g.w_at"
+									   "                             AND NOT (c.kind = 'count' AND c.occurred_at = g.w_at"
+									   "                                      AND c.idempotency_key = g.w_key)"
+									   "                          OFFSET 0) x))"
 									   "            AND e.status = 'applied'"
 									   "         RETURNING 1)"
 									   " SELECT g.i::int4,"
@@ -2043,8 +2043,9 @@ alerts_and_nodes(Batch *b)
 									  "              seq_max = greatest(n.seq_max, agg.smax),"
 									  "              seq_count = n.seq_count + agg.scount,"
 									  "              stale = false"
-									  "         FROM locked JOIN agg ON agg.node_id = locked.node_id"
-									  "        WHERE n.node_id = locked.node_id"
+									  "         FROM agg"
+									  "        WHERE n.node_id = ANY (ARRAY(SELECT locked.node_id FROM locked))"
+									  "          AND n.node_id = agg.node_id"
 									  "       RETURNING n.node_id, n.seq_min, n.seq_max, n.seq_count, agg.scount)"
 									  " SELECT u.node_id, u.seq_max - u.seq_min + 1 - u.seq_count,"
 									  "        u.seq_min, u.seq_max, u.seq_count, u.scount, locked.was_stale"
@@ -2320,12 +2321,16 @@ stockroute_ingest(PG_FUNCTION_ARGS)
 
 	/*
 	 * Every statement below looks up a batch of keys, each key by one index
-	 * probe (a LATERAL subquery or a key join per array element), whatever the
-	 * statistics say: plans are kept for the backend's life, and one made
-	 * while event was small (a fresh install, a truncate) would otherwise
-	 * hash or rescan the whole table once per batch ever after.  The
-	 * planner settings hold the remaining choices (a single table) to
-	 * index scans.
+	 * probe (a LATERAL subquery per array element, or = ANY of a
+	 * single-column key), whatever the statistics say: plans are kept for
+	 * the backend's life, and one made while event was small (a fresh
+	 * install, a truncate) would otherwise hash or rescan the whole table
+	 * once per batch ever after.  The writes of stock rows, lots and
+	 * reservations join the array to the table on its primary key; with
+	 * these settings that is a probe per element too, unless the planner
+	 * believes the table holds a handful of rows, which it then reads once
+	 * (until an ANALYZE of the table replans).  The settings also hold the
+	 * remaining choices (a single table) to index scans.
 	 */
 	gucs = NewGUCNestLevel();
 	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
