@@ -373,8 +373,8 @@ static MemoryContext ingest_cxt = NULL;
 
 /*
  * Every batch statement is planned generically: unnest() of a parameter
- * counts as 100 rows, so each element is an index probe (or a TID fetch),
- * whatever the batch size and the table size.
+ * counts as 100 rows, so each element is an index probe whatever the batch
+ * size (see the planner settings in stockroute_ingest for the table size).
  */
 static SPIPlanPtr
 prepare(const char *sql, int nargs, Oid *argtypes)
