@@ -39,11 +39,12 @@ echo "== ingest: $EVENTS events in batches of $BATCH (stockroute.ingest) vs per-
 for mode in set baseline; do
     psql -c "CALL bench.reset()" -c "VACUUM ANALYZE stockroute.stock, stockroute.node"
     load
-    psql -At -c "CALL bench.run_ingest('$mode')"
+    # the figures are notices: on stdout, so that bench/compare.sh shows them
+    psql -At -c "CALL bench.run_ingest('$mode')" 2>&1
     if [ "$mode" = set ]; then
         # the bare writes of the same rows, from what ingest() stored
         psql -c "UPDATE stockroute.stock SET on_hand = 1000" -c "VACUUM ANALYZE stockroute.stock"
-        psql -At -c "CALL bench.run_floor()"
+        psql -At -c "CALL bench.run_floor()" 2>&1
     fi
 done
 load
