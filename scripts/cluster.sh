@@ -1,5 +1,14 @@
 # scripts/cluster.sh — sourced by the scripts that need a throwaway cluster.
 #
+#   stage_extension
+#
+# Installs the build into a fresh staging directory, as pg_buildext does
+# (`make install DESTDIR=...`), exports STOCKROUTE_STAGE naming it and
+# removes it when the calling script exits: no root needed, nothing of the
+# machine's own installation touched, and concurrent runs of different
+# checkouts never load each other's build.  The directory lives under /tmp,
+# readable by the server's user whatever the checkout's path.
+#
 #   throwaway_cluster [pg_virtualenv options ...] -- COMMAND [ARGS ...]
 #
 # Runs COMMAND inside a throwaway PostgreSQL cluster (pg_virtualenv -t, PG*
@@ -39,4 +48,12 @@ throwaway_cluster() {
     pg_virtualenv -t -c "$create" "${opts[@]}" "$@" || rc=$?
     [ -z "$envfile" ] || rm -f "$envfile"
     return $rc
+}
+
+stage_extension() {
+    STOCKROUTE_STAGE=$(mktemp -d /tmp/stockroute-stage.XXXXXX)
+    export STOCKROUTE_STAGE
+    chmod 755 "$STOCKROUTE_STAGE"
+    trap 'rm -rf "$STOCKROUTE_STAGE"' EXIT
+    make -s install DESTDIR="$STOCKROUTE_STAGE" >/dev/null
 }

@@ -98,14 +98,10 @@ scripts/install-deps.sh console
 echo "Building stockroute ..."
 make -s
 # staged, as make test does: the throwaway cluster loads it from there
-STOCKROUTE_STAGE=$(mktemp -d /tmp/stockroute-stage.XXXXXX)
-export STOCKROUTE_STAGE
-chmod 755 "$STOCKROUTE_STAGE"
-trap 'rm -rf "$STOCKROUTE_STAGE"' EXIT
-make -s install DESTDIR="$STOCKROUTE_STAGE" >/dev/null
+. scripts/cluster.sh
+stage_extension
 
 echo "Starting a throwaway PostgreSQL cluster (pg_virtualenv) ..."
-. scripts/cluster.sh
 # pg_cron runs its jobs in background workers: its default, a libpq connection
 # to localhost, would need the throwaway cluster's password
 throwaway_cluster \

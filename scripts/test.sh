@@ -30,20 +30,12 @@ if ! make COPT=-Werror; then
 fi
 echo "1 0 build(-Werror)" >> "$summary"
 
-# Install into a staging directory, as pg_buildext does, and let the throwaway
-# cluster load the extension from there: no root needed, nothing of the
-# machine's own installation touched, and concurrent runs of different
-# checkouts never load each other's build.  The directory must be readable
-# by the server's user, so it lives under /tmp whatever the checkout's path.
-STOCKROUTE_STAGE=$(mktemp -d /tmp/stockroute-stage.XXXXXX)
-export STOCKROUTE_STAGE
-chmod 755 "$STOCKROUTE_STAGE"
-trap 'rm -rf "$STOCKROUTE_STAGE"' EXIT
-if ! make install DESTDIR="$STOCKROUTE_STAGE" >/dev/null; then
+# Install into a staging directory and let the throwaway cluster load the
+# extension from there (scripts/cluster.sh).
+. scripts/cluster.sh
+if ! stage_extension; then
     echo "0 1 install" >> "$summary"; finish
 fi
-
-. scripts/cluster.sh
 recorded=$(wc -l < "$summary")
 throwaway_cluster \
     -o shared_preload_libraries=pg_cron \

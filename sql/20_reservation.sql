@@ -74,24 +74,30 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION stockroute.reserve(text, text, text, text, bigint, interval, text, text) IS
     'Hold qty units of sku at node_id for an order line, atomically; idempotent per (sku, idempotency_key)';
 
--- Lock the stock rows an order's active reservations touch, in the canonical
--- (node_id, sku) order every multi-row writer uses, so that releasing or
--- fulfilling never deadlocks against a concurrent allocation.
+-- Lock the stock rows an order's active reservations touch, one by its key
+-- (node_id, sku) at a time in the canonical order every multi-row writer
+-- uses, so that releasing or fulfilling never deadlocks against a concurrent
+-- allocation.
 CREATE OR REPLACE FUNCTION stockroute.lock_order_stock(p_order_ref text, p_line_ref text DEFAULT NULL)
 RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT 1
-      FROM stockroute.stock s
-     WHERE (s.node_id, s.sku) IN (
-            SELECT r.node_id, r.sku
-              FROM stockroute.reservation r
-             WHERE r.order_ref = p_order_ref
-               AND (p_line_ref IS NULL OR r.line_ref = p_line_ref)
-               AND r.status IN ('held', 'committed'))
-     ORDER BY s.node_id, s.sku
-       FOR NO KEY UPDATE OF s;
+DECLARE
+    k record;
+BEGIN
+    FOR k IN SELECT DISTINCT r.node_id, r.sku
+               FROM stockroute.reservation r
+              WHERE r.order_ref = p_order_ref
+                AND (p_line_ref IS NULL OR r.line_ref = p_line_ref)
+                AND r.status IN ('held', 'committed')
+              ORDER BY r.node_id, r.sku
+    LOOP
+        PERFORM 1 FROM stockroute.stock s
+         WHERE s.node_id = k.node_id AND s.sku = k.sku
+           FOR NO KEY UPDATE;
+    END LOOP;
+END;
 $$;
 
 COMMENT ON FUNCTION stockroute.lock_order_stock(text, text) IS
@@ -99,12 +105,14 @@ COMMENT ON FUNCTION stockroute.lock_order_stock(text, text) IS
 
 CREATE OR REPLACE FUNCTION stockroute.order_reservations(p_order_ref text)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(jsonb_agg(to_jsonb(r) ORDER BY r.line_ref, r.node_id, r.created_at), '[]')
-      FROM stockroute.reservation r
-     WHERE r.order_ref = p_order_ref;
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(to_jsonb(r) ORDER BY r.line_ref, r.node_id, r.created_at), '[]')
+              FROM stockroute.reservation r
+             WHERE r.order_ref = p_order_ref);
+END;
 $$;
 
 COMMENT ON FUNCTION stockroute.order_reservations(text) IS

@@ -88,10 +88,12 @@ COMMENT ON FUNCTION stockroute.raise_alert(text, text, text, jsonb, text) IS
 
 CREATE OR REPLACE FUNCTION stockroute.raise_alert(kind text, node_id text, sku text, detail jsonb)
 RETURNS boolean
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT stockroute.raise_alert($1, $2, $3, $4, NULL);
+BEGIN
+    RETURN stockroute.raise_alert($1, $2, $3, $4, NULL);
+END;
 $$;
 
 COMMENT ON FUNCTION stockroute.raise_alert(text, text, text, jsonb) IS
@@ -99,18 +101,18 @@ COMMENT ON FUNCTION stockroute.raise_alert(text, text, text, jsonb) IS
 
 CREATE OR REPLACE FUNCTION stockroute.resolve_alert(kind text, node_id text, sku text, lot_code text)
 RETURNS boolean
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH u AS (
-        UPDATE stockroute.alert a
-           SET status = 'resolved', resolved_at = pg_catalog.now()
-         WHERE a.kind = $1 AND a.status = 'open'
-           AND coalesce(a.node_id, '') = coalesce($2, '')
-           AND coalesce(a.sku, '') = coalesce($3, '')
-           AND coalesce(a.lot_code, '') = coalesce($4, '')
-        RETURNING 1)
-    SELECT EXISTS (SELECT 1 FROM u);
+BEGIN
+    UPDATE stockroute.alert a
+       SET status = 'resolved', resolved_at = pg_catalog.now()
+     WHERE a.kind = $1 AND a.status = 'open'
+       AND coalesce(a.node_id, '') = coalesce($2, '')
+       AND coalesce(a.sku, '') = coalesce($3, '')
+       AND coalesce(a.lot_code, '') = coalesce($4, '');
+    RETURN FOUND;
+END;
 $$;
 
 COMMENT ON FUNCTION stockroute.resolve_alert(text, text, text, text) IS
@@ -118,10 +120,12 @@ COMMENT ON FUNCTION stockroute.resolve_alert(text, text, text, text) IS
 
 CREATE OR REPLACE FUNCTION stockroute.resolve_alert(kind text, node_id text, sku text)
 RETURNS boolean
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT stockroute.resolve_alert($1, $2, $3, NULL);
+BEGIN
+    RETURN stockroute.resolve_alert($1, $2, $3, NULL);
+END;
 $$;
 
 COMMENT ON FUNCTION stockroute.resolve_alert(text, text, text) IS

@@ -25,20 +25,23 @@
 
 CREATE OR REPLACE FUNCTION stockroute.order_priority("order" jsonb)
 RETURNS integer
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
     -- the first that gives one: the order's own key, its segment's, 0
-    SELECT coalesce(
-        CASE WHEN jsonb_typeof($1 -> 'priority') = 'number' THEN
-            CASE WHEN ($1 ->> 'priority')::numeric = trunc(($1 ->> 'priority')::numeric)
-                      AND ($1 ->> 'priority')::numeric BETWEEN -2147483648 AND 2147483647
-                 THEN ($1 ->> 'priority')::numeric::integer END
-        END,
-        (SELECT sp.priority FROM stockroute.segment_priority sp
-          WHERE jsonb_typeof($1 -> 'customer' -> 'segment') = 'string'
-            AND sp.segment = $1 -> 'customer' ->> 'segment'),
-        0);
+    RETURN (SELECT coalesce(
+            CASE WHEN jsonb_typeof($1 -> 'priority') = 'number' THEN
+                CASE WHEN ($1 ->> 'priority')::numeric = trunc(($1 ->> 'priority')::numeric)
+                          AND ($1 ->> 'priority')::numeric BETWEEN -2147483648 AND 2147483647
+                     THEN ($1 ->> 'priority')::numeric::integer END
+            END,
+            (SELECT sp.priority FROM stockroute.segment_priority sp
+              WHERE jsonb_typeof($1 -> 'customer' -> 'segment') = 'string'
+                AND sp.segment = $1 -> 'customer' ->> 'segment'),
+            0));
+END;
 $$;
 
 COMMENT ON FUNCTION stockroute.order_priority(jsonb) IS
@@ -46,14 +49,17 @@ COMMENT ON FUNCTION stockroute.order_priority(jsonb) IS
 
 CREATE OR REPLACE FUNCTION stockroute.hold_priority(order_ref text)
 RETURNS integer
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce((SELECT stockroute.order_priority(d.input)
-                       FROM stockroute.decision d
-                      WHERE d.order_ref = $1 AND d.kind = 'allocate'
-                      ORDER BY d.created_at, d.decision_id
-                      LIMIT 1), 0);
+#variable_conflict use_column
+BEGIN
+    RETURN (SELECT coalesce((SELECT stockroute.order_priority(d.input)
+                           FROM stockroute.decision d
+                          WHERE d.order_ref = $1 AND d.kind = 'allocate'
+                          ORDER BY d.created_at, d.decision_id
+                          LIMIT 1), 0));
+END;
 $$;
 
 COMMENT ON FUNCTION stockroute.hold_priority(text) IS
@@ -65,10 +71,12 @@ COMMENT ON FUNCTION stockroute.hold_priority(text) IS
 -- the session's TimeZone, as plan() computes eta.
 CREATE OR REPLACE FUNCTION stockroute.supply_today()
 RETURNS date
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT (coalesce(nullif(current_setting('stockroute.now', true), '')::timestamptz, now()))::date;
+BEGIN
+    RETURN (coalesce(nullif(current_setting('stockroute.now', true), '')::timestamptz, now()))::date;
+END;
 $$;
 
 COMMENT ON FUNCTION stockroute.supply_today() IS
@@ -79,9 +87,12 @@ COMMENT ON FUNCTION stockroute.supply_today() IS
 -- which also knows whether a node can reach ship_to).
 CREATE OR REPLACE FUNCTION stockroute.supply_nodes(sku text, nodes jsonb DEFAULT NULL)
 RETURNS TABLE (node_id text)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT n.node_id
       FROM stockroute.node n
       JOIN stockroute.item i ON i.sku = $1
@@ -91,6 +102,7 @@ AS $$
      WHERE coalesce(j.routable,
                     n.status = 'active' AND NOT n.stale
                     AND (i.allowed_nodes IS NULL OR n.node_id = ANY (i.allowed_nodes)));
+END;
 $$;
 
 COMMENT ON FUNCTION stockroute.supply_nodes(text, jsonb) IS
@@ -102,9 +114,12 @@ COMMENT ON FUNCTION stockroute.supply_nodes(text, jsonb) IS
 -- receipt first refills safety stock and shortfalls, as it will on the shelf.
 CREATE OR REPLACE FUNCTION stockroute.supply_curve(sku text, nodes jsonb DEFAULT NULL, taken jsonb DEFAULT NULL)
 RETURNS TABLE (on_date date, arriving bigint, units bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH today AS (SELECT stockroute.supply_today() AS d),
     counted AS (SELECT c.node_id FROM stockroute.supply_nodes($1, $2) c),
     sup AS (
@@ -130,6 +145,7 @@ AS $$
                        FROM base b), 0)::bigint
       FROM dates dt
      ORDER BY dt.d;
+END;
 $$;
 
 COMMENT ON FUNCTION stockroute.supply_curve(text, jsonb, jsonb) IS
@@ -141,15 +157,18 @@ COMMENT ON FUNCTION stockroute.supply_curve(text, jsonb, jsonb) IS
 CREATE OR REPLACE FUNCTION stockroute.promise_date(sku text, priority integer, qty bigint, created_at timestamptz,
                                         backorder_id uuid, taken jsonb DEFAULT NULL)
 RETURNS date
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT min(c.on_date)
-      FROM stockroute.supply_curve($1, NULL, $6) c
-     WHERE c.units >= $3 + coalesce((SELECT sum(b.qty) FROM stockroute.backorder b
-                                      WHERE b.sku = $1 AND b.status = 'open' AND b.backorder_id <> $5
-                                        AND (b.priority > $2
-                                             OR (b.priority = $2 AND (b.created_at, b.backorder_id) < ($4, $5)))), 0);
+#variable_conflict use_column
+BEGIN
+    RETURN (SELECT min(c.on_date)
+          FROM stockroute.supply_curve($1, NULL, $6) c
+         WHERE c.units >= $3 + coalesce((SELECT sum(b.qty) FROM stockroute.backorder b
+                                          WHERE b.sku = $1 AND b.status = 'open' AND b.backorder_id <> $5
+                                            AND (b.priority > $2
+                                                 OR (b.priority = $2 AND (b.created_at, b.backorder_id) < ($4, $5)))), 0));
+END;
 $$;
 
 COMMENT ON FUNCTION stockroute.promise_date(text, integer, bigint, timestamptz, uuid, jsonb) IS
@@ -158,37 +177,40 @@ COMMENT ON FUNCTION stockroute.promise_date(text, integer, bigint, timestamptz, 
 -- available()'s keys for future supply (called from C, src/supply.c)
 CREATE OR REPLACE FUNCTION stockroute.supply_promise(available jsonb, customer jsonb DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH pr AS (
-        SELECT CASE WHEN jsonb_typeof($2 -> 'priority') = 'number'
-                    THEN ($2 ->> 'priority')::numeric::integer
-                    ELSE stockroute.order_priority(jsonb_build_object('customer', $2)) END AS p),
-    counted AS (SELECT c.node_id FROM stockroute.supply_nodes($1 ->> 'sku', $1 -> 'nodes') c),
-    c AS (SELECT * FROM stockroute.supply_curve($1 ->> 'sku', $1 -> 'nodes')),
-    ahead AS (SELECT coalesce(sum(b.qty), 0)::bigint AS q
-                FROM stockroute.backorder b
-               WHERE b.sku = $1 ->> 'sku' AND b.status = 'open' AND b.priority >= (SELECT p FROM pr))
-    SELECT jsonb_build_object(
-        'priority', (SELECT p FROM pr),
-        'backordered', (SELECT q FROM ahead),
-        'incoming', (SELECT coalesce(sum(s.qty - s.received_qty), 0)
-                       FROM stockroute.supply s
-                      WHERE s.sku = $1 ->> 'sku' AND s.status = 'open' AND s.qty > s.received_qty
-                        AND s.node_id IN (SELECT node_id FROM counted)),
-        'promise', (SELECT jsonb_agg(jsonb_build_object('date', c.on_date, 'arriving', c.arriving,
-                                                        'units', greatest(c.units - ahead.q, 0))
-                                     ORDER BY c.on_date)
-                      FROM c, ahead),
-        'supply', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                              'ref', s.ref, 'kind', s.kind, 'node_id', s.node_id,
-                              'qty', s.qty - s.received_qty, 'expected_on', s.expected_on,
-                              'overdue', s.expected_on < stockroute.supply_today(),
-                              'routable', s.node_id IN (SELECT node_id FROM counted))
-                              ORDER BY s.expected_on, s.node_id, s.ref), '[]')
-                     FROM stockroute.supply s
-                    WHERE s.sku = $1 ->> 'sku' AND s.status = 'open' AND s.qty > s.received_qty));
+#variable_conflict use_column
+BEGIN
+    RETURN (WITH pr AS (
+            SELECT CASE WHEN jsonb_typeof($2 -> 'priority') = 'number'
+                        THEN ($2 ->> 'priority')::numeric::integer
+                        ELSE stockroute.order_priority(jsonb_build_object('customer', $2)) END AS p),
+        counted AS (SELECT c.node_id FROM stockroute.supply_nodes($1 ->> 'sku', $1 -> 'nodes') c),
+        c AS (SELECT * FROM stockroute.supply_curve($1 ->> 'sku', $1 -> 'nodes')),
+        ahead AS (SELECT coalesce(sum(b.qty), 0)::bigint AS q
+                    FROM stockroute.backorder b
+                   WHERE b.sku = $1 ->> 'sku' AND b.status = 'open' AND b.priority >= (SELECT p FROM pr))
+        SELECT jsonb_build_object(
+            'priority', (SELECT p FROM pr),
+            'backordered', (SELECT q FROM ahead),
+            'incoming', (SELECT coalesce(sum(s.qty - s.received_qty), 0)
+                           FROM stockroute.supply s
+                          WHERE s.sku = $1 ->> 'sku' AND s.status = 'open' AND s.qty > s.received_qty
+                            AND s.node_id IN (SELECT node_id FROM counted)),
+            'promise', (SELECT jsonb_agg(jsonb_build_object('date', c.on_date, 'arriving', c.arriving,
+                                                            'units', greatest(c.units - ahead.q, 0))
+                                         ORDER BY c.on_date)
+                          FROM c, ahead),
+            'supply', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                  'ref', s.ref, 'kind', s.kind, 'node_id', s.node_id,
+                                  'qty', s.qty - s.received_qty, 'expected_on', s.expected_on,
+                                  'overdue', s.expected_on < stockroute.supply_today(),
+                                  'routable', s.node_id IN (SELECT node_id FROM counted))
+                                  ORDER BY s.expected_on, s.node_id, s.ref), '[]')
+                         FROM stockroute.supply s
+                        WHERE s.sku = $1 ->> 'sku' AND s.status = 'open' AND s.qty > s.received_qty)));
+END;
 $$;
 
 COMMENT ON FUNCTION stockroute.supply_promise(jsonb, jsonb) IS
@@ -495,24 +517,27 @@ COMMENT ON FUNCTION stockroute.cancel_supply(text, text, text) IS
 -- orders: available as it would be with those holds released.
 CREATE OR REPLACE FUNCTION stockroute.preempt_base(order_ref text, skus text[], priority integer)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'node_id', s.node_id, 'sku', s.sku,
-               'available', greatest(s.on_hand - s.reserved - s.safety_stock + v.qty, 0),
-               'preemptible', v.qty) ORDER BY s.node_id, s.sku), '[]')
-      FROM (SELECT r.node_id, r.sku, sum(r.qty) AS qty
-              FROM stockroute.reservation r
-              JOIN stockroute.node n ON n.node_id = r.node_id
-              JOIN stockroute.item i ON i.sku = r.sku
-             WHERE r.sku = ANY ($2) AND r.status = 'held' AND r.expires_at > now()
-               AND r.order_ref <> $1
-               AND n.status = 'active' AND NOT n.stale
-               AND (i.allowed_nodes IS NULL OR r.node_id = ANY (i.allowed_nodes))
-               AND stockroute.hold_priority(r.order_ref) < $3
-             GROUP BY 1, 2) v
-      JOIN stockroute.stock s ON s.node_id = v.node_id AND s.sku = v.sku;
+#variable_conflict use_column
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'node_id', s.node_id, 'sku', s.sku,
+                   'available', greatest(s.on_hand - s.reserved - s.safety_stock + v.qty, 0),
+                   'preemptible', v.qty) ORDER BY s.node_id, s.sku), '[]')
+          FROM (SELECT r.node_id, r.sku, sum(r.qty) AS qty
+                  FROM stockroute.reservation r
+                  JOIN stockroute.node n ON n.node_id = r.node_id
+                  JOIN stockroute.item i ON i.sku = r.sku
+                 WHERE r.sku = ANY ($2) AND r.status = 'held' AND r.expires_at > now()
+                   AND r.order_ref <> $1
+                   AND n.status = 'active' AND NOT n.stale
+                   AND (i.allowed_nodes IS NULL OR r.node_id = ANY (i.allowed_nodes))
+                   AND stockroute.hold_priority(r.order_ref) < $3
+                 GROUP BY 1, 2) v
+          JOIN stockroute.stock s ON s.node_id = v.node_id AND s.sku = v.sku);
+END;
 $$;
 
 COMMENT ON FUNCTION stockroute.preempt_base(text, text[], integer) IS

@@ -7,7 +7,7 @@ DROP EXTENSION IF EXISTS stockroute CASCADE;
 CREATE EXTENSION stockroute;
 RESET client_min_messages;
 BEGIN;
-SELECT plan(39);
+SELECT plan(40);
 
 SELECT has_schema('stockroute');
 SELECT has_table('stockroute', t, 'table stockroute.' || t)
@@ -61,6 +61,15 @@ SELECT is_empty($$
 SELECT results_eq($$SELECT profile_name FROM stockroute.profile WHERE builtin ORDER BY 1$$,
                   ARRAY['cheapest', 'closest', 'default', 'fastest'],
                   'the shipped profiles');
+
+-- distribution rules (docs/design.md): no SQL-language function with
+-- parameters, whose plan a distributed engine must push down; plpgsql or C
+SELECT is_empty($$SELECT p.oid::regprocedure::text
+                    FROM pg_proc p
+                   WHERE p.pronamespace = 'stockroute'::regnamespace
+                     AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'sql')
+                     AND p.pronargs > 0$$,
+                'no SQL-language function with parameters');
 
 SELECT * FROM finish();
 ROLLBACK;
