@@ -890,6 +890,25 @@ add_rows(Row *rows, int nrows, bool lots)
 	}
 }
 
+/*
+ * Lock the rows (or lots) of the batch; if some do not exist yet, create
+ * them and take the locks again, now of every one.
+ */
+static void
+lock_or_create_rows(Row *rows, int nrows, bool lots)
+{
+	int			i;
+
+	if (lock_rows(rows, nrows, lots) == nrows)
+		return;
+	add_rows(rows, nrows, lots);
+	for (i = 0; i < nrows; i++)
+		rows[i].found = false;
+	if (lock_rows(rows, nrows, lots) != nrows)
+		elog(ERROR, "stockroute: ingest could not create the %s of the batch",
+			 lots ? "lots" : "stock rows");
+}
+
 /* SKUs among `skus` that exist, sorted. */
 static int
 known_skus(char **skus, int n, char ***out)
@@ -973,14 +992,7 @@ validate_and_lock(Batch *b)
 			}
 			/* only rows of valid events; rows of rejected ones stay unlocked */
 			b->rows = group_rows(b, use, false, &b->nrows);
-			if (lock_rows(b->rows, b->nrows, false) < b->nrows)
-			{
-				add_rows(b->rows, b->nrows, false);
-				for (i = 0; i < b->nrows; i++)
-					b->rows[i].found = false;
-				if (lock_rows(b->rows, b->nrows, false) != b->nrows)
-					elog(ERROR, "stockroute: ingest could not create the stock rows of the batch");
-			}
+			lock_or_create_rows(b->rows, b->nrows, false);
 		}
 	}
 }
@@ -1079,14 +1091,7 @@ lock_lots(Batch *b)
 	if (!any)
 		return;
 	b->lots = group_rows(b, use, true, &b->nlots);
-	if (lock_rows(b->lots, b->nlots, true) < b->nlots)
-	{
-		add_rows(b->lots, b->nlots, true);
-		for (i = 0; i < b->nlots; i++)
-			b->lots[i].found = false;
-		if (lock_rows(b->lots, b->nlots, true) != b->nlots)
-			elog(ERROR, "stockroute: ingest could not create the lots of the batch");
-	}
+	lock_or_create_rows(b->lots, b->nlots, true);
 }
 
 /* ---- 5. the count in force and every status --------------------------------- */
