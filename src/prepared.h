@@ -40,8 +40,11 @@ extern void sr_spi_ok(int rc, int want, const char *what);
 /*
  * An SQL entry point's SPI session: sr_spi_begin connects and leaves
  * CurrentMemoryContext in `work` (SPI_connect moves it to SPI's procedure
- * context); sr_spi_end_jsonb copies `out` into `caller`, finishes SPI,
- * deletes `work` and returns the copy, in `caller`.
+ * context).  Every SPI call returns in the procedure context, so what is
+ * allocated after one lives until SPI_finish; a loop that must free each
+ * item's memory gives each item a connection of its own (src/replace.c,
+ * src/simulate.c).  sr_spi_end_jsonb copies `out` into `caller`, finishes
+ * SPI, deletes `work` and returns the copy, in `caller`.
  */
 extern void sr_spi_begin(MemoryContext work);
 extern Jsonb *sr_spi_end_jsonb(Jsonb *out, MemoryContext caller, MemoryContext work);

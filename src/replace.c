@@ -225,6 +225,20 @@ place(Placement *pl)
 	memset(pl->placed, 0, sizeof(int64) * pl->nlines);
 }
 
+/*
+ * The end of one order's (or hold's) work in the loops below.  Each item
+ * runs in an SPI connection of its own (sr_spi_begin(per)): SPI calls return
+ * in SPI's procedure context, so what the routing and the statements
+ * allocate for one item lives there and goes with this SPI_finish, and what
+ * was allocated in `per` before the first call goes with the reset.
+ */
+static void
+end_item(MemoryContext per)
+{
+	SPI_finish();
+	MemoryContextReset(per);
+}
+
 /* ---------------------------------------------------------------- fill_backorders() */
 
 PG_FUNCTION_INFO_V1(stockroute_fill_backorders);
@@ -296,7 +310,7 @@ stockroute_fill_backorders(PG_FUNCTION_ARGS)
 		if (done[i])
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		MemoryContextSwitchTo(per);
+		sr_spi_begin(per);
 		sr_array_init(&oids, 4);
 		for (k = i; k < n; k++)
 			if (!done[k] && strcmp(refs[k], refs[i]) == 0)
@@ -309,7 +323,7 @@ stockroute_fill_backorders(PG_FUNCTION_ARGS)
 			elog(ERROR, "stockroute: backorder lock failed");
 		if (SPI_processed == 0)
 		{
-			MemoryContextReset(per);
+			end_item(per);
 			continue;			/* another transaction is on it */
 		}
 		pl.nlines = (int) SPI_processed;
@@ -361,11 +375,10 @@ stockroute_fill_backorders(PG_FUNCTION_ARGS)
 					elog(ERROR, "stockroute: recording a filled backorder failed");
 			}
 		}
-		MemoryContextReset(per);
+		end_item(per);
 	}
 
 	/* what is left open moves up in the queue */
-	MemoryContextSwitchTo(work);
 	args[0] = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
 	if (SPI_execute_plan(plan_repromise, args, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "stockroute: repromise failed");
@@ -463,7 +476,7 @@ stockroute_shortfall_reroute(PG_FUNCTION_ARGS)
 		bool		isnull;
 
 		CHECK_FOR_INTERRUPTS();
-		MemoryContextSwitchTo(per);
+		sr_spi_begin(per);
 		args[0] = CStringGetTextDatum(sku);
 		args[1] = CStringGetTextDatum(hold_ids[h]);
 		args[2] = Int64GetDatum(take);
@@ -471,7 +484,7 @@ stockroute_shortfall_reroute(PG_FUNCTION_ARGS)
 			elog(ERROR, "stockroute: freeing a hold failed");
 		if (SPI_processed == 0)
 		{
-			MemoryContextReset(per);
+			end_item(per);
 			continue;			/* no longer held */
 		}
 		excess -= take;
@@ -538,10 +551,9 @@ stockroute_shortfall_reroute(PG_FUNCTION_ARGS)
 		nulls[13] = pl.plan ? ' ' : 'n';
 		if (SPI_execute_plan(plan_short_done, args, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "stockroute: recording a shortfall move failed");
-		MemoryContextReset(per);
+		end_item(per);
 	}
 
-	MemoryContextSwitchTo(work);
 	initStringInfo(&b);
 	appendStringInfo(&b, "{\"rerouted\":" INT64_FORMAT ",\"backordered\":" INT64_FORMAT "}",
 					 u_rerouted, u_backordered);
