@@ -127,6 +127,10 @@ typedef struct PlanSummary
 	int64		unfilled;
 } PlanSummary;
 
+/*
+ * The plan in brief, in the current memory context: a copy of what it
+ * keeps, since the plan itself goes with its SPI connection.
+ */
 static void
 summary_of_plan(const SrPlan *p, PlanSummary *ps)
 {
@@ -144,7 +148,7 @@ summary_of_plan(const SrPlan *p, PlanSummary *ps)
 		ShipSummary *ss = &ps->ship[ps->nship++];
 
 		i = sr_plan_shipment(p, i, &s);
-		ss->node_id = nd->node_id;
+		ss->node_id = pstrdup(nd->node_id);
 		ss->units = s.units;
 		ss->days = nd->days;
 		ss->cost = s.cost;
