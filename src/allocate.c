@@ -56,6 +56,7 @@
 static SPIPlanPtr plan_lock_order = NULL;
 static SPIPlanPtr plan_replay = NULL;
 static SPIPlanPtr plan_replay_holds = NULL;
+static SPIPlanPtr plan_replace_doc = NULL;
 static SPIPlanPtr plan_lock_stock[2] = {NULL, NULL};	/* waiting, NOWAIT */
 static SPIPlanPtr plan_lock_lots[2] = {NULL, NULL};
 static SPIPlanPtr plan_lapsed = NULL;
@@ -457,6 +458,53 @@ sr_lock_order(const char *order_ref)
 	args[0] = CStringGetTextDatum(order_ref);
 	if (SPI_execute_plan(plan_lock_order, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "stockroute: order lock failed");
+}
+
+Jsonb *
+sr_order_to_replace(const char *order_ref, const char *node_id, int n,
+					char *const *line_refs, char *const *skus, const int64 *qty)
+{
+	Datum		args[5];
+	bool		isnull;
+	Datum		d;
+	SrArray		q;
+	int			i;
+
+	if (plan_replace_doc == NULL)
+	{
+		Oid			types[5] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
+
+		plan_replace_doc = sr_prepare_kept(
+										   "SELECT coalesce("
+										   "  (SELECT d.input FROM stockroute.decision d"
+										   "    WHERE d.order_ref = $1 AND d.kind = 'allocate'"
+										   "    ORDER BY d.created_at, d.decision_id LIMIT 1),"
+										   "  (SELECT pg_catalog.jsonb_build_object('order_ref', $1,"
+										   "            'ship_to', pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
+										   "                'lat', n.lat, 'lon', n.lon, 'country', n.country, 'region', n.region,"
+										   "                'postal_code', n.postal_code)),"
+										   "            'lines', (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+										   "                               'line_ref', u.l, 'sku', u.s, 'qty', u.q) ORDER BY u.i)"
+										   "                        FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4),"
+										   "                                        pg_catalog.unnest($5)) WITH ORDINALITY AS u(l, s, q, i)),"
+										   "            'options', pg_catalog.jsonb_build_object('allow_partial', true))"
+										   "     FROM stockroute.node n WHERE n.node_id = $2))",
+										   5, types);
+	}
+	sr_array_init(&q, n);
+	for (i = 0; i < n; i++)
+		sr_array_int8(&q, qty[i]);
+	args[0] = CStringGetTextDatum(order_ref);
+	args[1] = CStringGetTextDatum(node_id);
+	args[2] = sr_text_array(line_refs, n);
+	args[3] = sr_text_array(skus, n);
+	args[4] = sr_array_get(&q, INT8OID);
+	sr_spi_ok(SPI_execute_plan(plan_replace_doc, args, NULL, false, 1), SPI_OK_SELECT,
+			  "order lookup");
+	if (SPI_processed != 1)
+		return NULL;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? NULL : DatumGetJsonbPCopy(d);
 }
 
 /* lock every stock row and lot of the order's SKUs, in canonical order */

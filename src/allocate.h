@@ -13,6 +13,16 @@
 #include "prepared.h"
 #include "route.h"
 
+/*
+ * The order to place some of an order_ref's units again by: its allocate()
+ * decision's input, else (units held with reserve() alone) an order of the
+ * given lines shipped to node_id's location, partial fills allowed.  NULL
+ * only if neither exists (no decision and no such node).
+ */
+extern Jsonb *sr_order_to_replace(const char *order_ref, const char *node_id, int n,
+								  char *const *line_refs, char *const *skus,
+								  const int64 *qty);
+
 /* transaction-level lock on an order_ref: one allocate() or reject() at a time */
 extern void sr_lock_order(const char *order_ref);
 

@@ -15,9 +15,11 @@
  *      (sr_allocate_plan): the order of its allocate decision, as read by the
  *      order reader, with only the released lines and their released units
  *      (each line keeps its lot requirements; the order keeps its customer,
- *      destination, profile, options and rules); what finds no node is
- *      backordered.  Lines the node had committed are committed again where
- *      they land;
+ *      destination, profile, options and rules); units held with reserve()
+ *      alone are routed as an order shipped to the node's location, partial
+ *      fills allowed (sr_order_to_replace, as for a short stock row); what
+ *      finds no node is backordered, with that order to fill it by.  Lines
+ *      the node had committed are committed again where they land;
  *   4. a decision of kind 'reject', outbox messages (release, shipment,
  *      backorder) and NOTIFY stockroute record it.
  *
@@ -96,16 +98,11 @@ static SPIPlanPtr plan_record = NULL;
 	"       pg_catalog.array_agg(DISTINCT u.line_ref) FILTER (WHERE u.was = 'committed')" \
 	"  FROM u"
 
-/* the exclusion, and the order of the order_ref's allocate decision */
+/* the exclusion */
 #define EXCLUDE_SQL \
-	"WITH x AS (" \
-	"  INSERT INTO stockroute.order_exclusion (order_ref, node_id, reason, expires_at)" \
-	"  VALUES ($1, $2, $3, stockroute.routing_now() + $4)" \
-	"  RETURNING exclusion_id, expires_at)" \
-	"SELECT x.exclusion_id::text, x.expires_at," \
-	"       (SELECT d.input FROM stockroute.decision d" \
-	"         WHERE d.order_ref = $1 AND d.kind = 'allocate' ORDER BY d.created_at LIMIT 1)" \
-	"  FROM x"
+	"INSERT INTO stockroute.order_exclusion (order_ref, node_id, reason, expires_at)" \
+	"VALUES ($1, $2, $3, stockroute.routing_now() + $4)" \
+	"RETURNING exclusion_id::text, expires_at"
 
 /*
  * commit the new reservations (keyed ...<suffix>) of lines the node had
@@ -136,7 +133,7 @@ static SPIPlanPtr plan_record = NULL;
 	" bo AS (" \
 	"  INSERT INTO stockroute.backorder AS b (order_ref, line_ref, sku, qty, order_doc)" \
 	"  SELECT $1, u.line_ref, u.sku, u.qty," \
-	"         coalesce($5, pg_catalog.jsonb_build_object('order_ref', $1))" \
+	"         $5" \
 	"    FROM ROWS FROM (pg_catalog.unnest($11::text[]), pg_catalog.unnest($12::text[]), pg_catalog.unnest($13::int8[])) AS u(line_ref, sku, qty)" \
 	"  ON CONFLICT (order_ref, line_ref) WHERE status = 'open'" \
 	"  DO UPDATE SET qty = b.qty + EXCLUDED.qty, updated_at = pg_catalog.now()" \
@@ -236,8 +233,13 @@ stockroute_reject(PG_FUNCTION_ARGS)
 	char	   *exclusion_id;
 	TimestampTz excluded_until;
 	Jsonb	   *original;
-	SrPlan	   *plan = NULL;
+	SrPlan	   *plan;
 	Jsonb	   *plan_doc;
+	SrArray		bl,
+				bs,
+				bq,
+				on,
+				op;
 	Jsonb	   *reservations;
 	char	   *key_suffix;
 	int			attempts = 0;
@@ -326,11 +328,11 @@ stockroute_reject(PG_FUNCTION_ARGS)
 	}
 	args[2] = CStringGetTextDatum(reason);
 	args[3] = IntervalPGetDatum(exclude_for);
-	if (SPI_execute_plan(plan_exclude, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_plan(plan_exclude, args, NULL, false, 1) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != 1)
 		elog(ERROR, "stockroute: reject exclusion failed");
 	exclusion_id = TextDatumGetCString(col(1, &isnull));
 	excluded_until = DatumGetTimestampTz(col(2, &isnull));
-	original = col_jsonb(3);
 	key_suffix = psprintf(":reject:%s", exclusion_id);
 
 	/* 3. route the released lines again, as allocate() does; or backorder them */
@@ -345,6 +347,7 @@ stockroute_reject(PG_FUNCTION_ARGS)
 		char	  **sku_strs;
 		int64	   *qty_vals;
 		int			i;
+		SrOrder    *o;
 
 		deconstruct_array(line_refs, TEXTOID, -1, false, TYPALIGN_INT, &refs, NULL, &n);
 		deconstruct_array(line_skus, TEXTOID, -1, false, TYPALIGN_INT, &skus, NULL, &ns);
@@ -358,62 +361,31 @@ stockroute_reject(PG_FUNCTION_ARGS)
 			sku_strs[i] = TextDatumGetCString(skus[i]);
 			qty_vals[i] = DatumGetInt64(qtys[i]);
 		}
-		if (original != NULL)
+		/* the order as allocated, or, held with reserve() alone, as if shipped to the node */
+		original = sr_order_to_replace(order_ref, node_id, n, ref_strs, sku_strs, qty_vals);
+		if (original == NULL)
+			elog(ERROR, "stockroute: no order to route order_ref \"%s\" by", order_ref);
+		o = sr_order_read(original);
+		sr_order_keep_lines(o, n, ref_strs, sku_strs, qty_vals);
+		plan = sr_allocate_plan(o, key_suffix, &reservations, &attempts);
+		plan_doc = sr_plan_json(plan);
+		if (committed_lines != NULL && JB_ROOT_COUNT(reservations) > 0)
 		{
-			SrOrder    *o = sr_order_read(original);
-
-			sr_order_keep_lines(o, n, ref_strs, sku_strs, qty_vals);
-			plan = sr_allocate_plan(o, key_suffix, &reservations, &attempts);
-			plan_doc = sr_plan_json(plan);
-			if (committed_lines != NULL && JB_ROOT_COUNT(reservations) > 0)
+			if (plan_commit == NULL)
 			{
-				if (plan_commit == NULL)
-				{
-					Oid			types[3] = {TEXTOID, TEXTARRAYOID, TEXTOID};
+				Oid			types[3] = {TEXTOID, TEXTARRAYOID, TEXTOID};
 
-					plan_commit = sr_prepare_kept(COMMIT_SQL, 3, types);
-					plan_new_holds = sr_prepare_kept(NEW_HOLDS_SQL, 3, types);
-				}
-				args[0] = CStringGetTextDatum(order_ref);
-				args[1] = PointerGetDatum(committed_lines);
-				args[2] = CStringGetTextDatum(key_suffix);
-				if (SPI_execute_plan(plan_commit, args, NULL, false, 0) != SPI_OK_UPDATE)
-					elog(ERROR, "stockroute: reject commit failed");
-				if (SPI_execute_plan(plan_new_holds, args, NULL, false, 0) != SPI_OK_SELECT)
-					elog(ERROR, "stockroute: reject reservation read failed");
-				reservations = sr_json_rows(SPI_tuptable, SPI_processed);
+				plan_commit = sr_prepare_kept(COMMIT_SQL, 3, types);
+				plan_new_holds = sr_prepare_kept(NEW_HOLDS_SQL, 3, types);
 			}
-		}
-		else
-		{
-			/* reserved with reserve() alone: no order document to route by */
-			StringInfoData u;
-
-			initStringInfo(&u);
-			appendStringInfoChar(&u, '[');
-			for (i = 0; i < n; i++)
-			{
-				if (i > 0)
-					appendStringInfoChar(&u, ',');
-				appendStringInfoString(&u, "{\"line_ref\":");
-				escape_json(&u, ref_strs[i]);
-				appendStringInfoString(&u, ",\"sku\":");
-				escape_json(&u, sku_strs[i]);
-				appendStringInfo(&u, ",\"qty\":" INT64_FORMAT "}", qty_vals[i]);
-			}
-			appendStringInfoChar(&u, ']');
-			initStringInfo(&b);
-			appendStringInfoString(&b, "{\"order_ref\":");
-			escape_json(&b, order_ref);
-			appendStringInfo(&b, ",\"status\":\"unfillable\",\"shipments\":[],\"unfilled\":%s,"
-							 "\"note\":\"the order has no allocate() decision to route it by: its lines are backordered\"}",
-							 u.data);
-			plan_doc = jsonb_of(b.data);
-			reservations = jsonb_of("[]");
-			/* backordered as they were released */
-			args[10] = PointerGetDatum(line_refs);
-			args[11] = PointerGetDatum(line_skus);
-			args[12] = PointerGetDatum(line_qtys);
+			args[0] = CStringGetTextDatum(order_ref);
+			args[1] = PointerGetDatum(committed_lines);
+			args[2] = CStringGetTextDatum(key_suffix);
+			if (SPI_execute_plan(plan_commit, args, NULL, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "stockroute: reject commit failed");
+			if (SPI_execute_plan(plan_new_holds, args, NULL, false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "stockroute: reject reservation read failed");
+			reservations = sr_json_rows(SPI_tuptable, SPI_processed);
 		}
 	}
 
@@ -453,41 +425,21 @@ stockroute_reject(PG_FUNCTION_ARGS)
 	args[1] = CStringGetTextDatum(node_id);
 	args[2] = CStringGetTextDatum(reason);
 	args[3] = JsonbPGetDatum(out);
-	args[4] = original ? JsonbPGetDatum(original) : (Datum) 0;
-	nulls[4] = original ? ' ' : 'n';
+	args[4] = JsonbPGetDatum(original);
 	args[5] = JsonbPGetDatum(jsonb_of(b.data));
 	args[6] = CStringGetTextDatum(exclusion_id);
 	args[13] = JsonbPGetDatum(released);
-	if (plan != NULL)
-	{
-		SrArray		bl,
-					bs,
-					bq,
-					on,
-					op;
-
-		sr_plan_unfilled_arrays(plan, &bl, &bs, &bq);
-		sr_plan_shipment_messages(plan, node_id, &on, &op);
-		args[7] = CStringGetTextDatum(plan->prof.name);
-		args[8] = Int32GetDatum(plan->prof.version);
-		args[9] = JsonbPGetDatum(sr_plan_solver_json(plan));
-		args[10] = sr_array_get(&bl, TEXTOID);
-		args[11] = sr_array_get(&bs, TEXTOID);
-		args[12] = sr_array_get(&bq, INT8OID);
-		args[14] = sr_array_get(&on, TEXTOID);
-		args[15] = sr_array_get(&op, JSONBOID);
-		args[16] = CStringGetTextDatum(sr_plan_status(plan));
-	}
-	else
-	{
-		SrArray		none;
-
-		sr_array_init(&none, 1);
-		nulls[7] = nulls[8] = nulls[9] = 'n';
-		args[14] = sr_array_get(&none, TEXTOID);
-		args[15] = sr_array_get(&none, JSONBOID);
-		args[16] = CStringGetTextDatum("unfillable");
-	}
+	sr_plan_unfilled_arrays(plan, &bl, &bs, &bq);
+	sr_plan_shipment_messages(plan, node_id, &on, &op);
+	args[7] = CStringGetTextDatum(plan->prof.name);
+	args[8] = Int32GetDatum(plan->prof.version);
+	args[9] = JsonbPGetDatum(sr_plan_solver_json(plan));
+	args[10] = sr_array_get(&bl, TEXTOID);
+	args[11] = sr_array_get(&bs, TEXTOID);
+	args[12] = sr_array_get(&bq, INT8OID);
+	args[14] = sr_array_get(&on, TEXTOID);
+	args[15] = sr_array_get(&op, JSONBOID);
+	args[16] = CStringGetTextDatum(sr_plan_status(plan));
 	if (SPI_execute_plan(plan_record, args, nulls, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "stockroute: recording the rejection failed");
 

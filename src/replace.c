@@ -47,7 +47,6 @@ static SPIPlanPtr plan_fill_done = NULL;
 static SPIPlanPtr plan_repromise = NULL;
 static SPIPlanPtr plan_holds = NULL;
 static SPIPlanPtr plan_free = NULL;
-static SPIPlanPtr plan_order_doc = NULL;
 static SPIPlanPtr plan_short_done = NULL;
 
 /* the open backorders to try, by priority then age */
@@ -116,24 +115,6 @@ static SPIPlanPtr plan_short_done = NULL;
 	"   SET status = CASE WHEN $3 >= r.qty THEN 'released' ELSE r.status END," \
 	"       qty = CASE WHEN $3 >= r.qty THEN r.qty ELSE r.qty - $3 END" \
 	" WHERE r.sku = $1 AND r.reservation_id = $2::uuid AND r.status = 'held'"
-
-/*
- * the order to place an order_ref's units by: its allocate decision's, else
- * (holds made with reserve() alone) one of the line (line_ref $3, sku $4,
- * qty $5) to the location of the node it was held at, partial fills allowed
- */
-#define DOC_SQL \
-	"SELECT coalesce(" \
-	"  (SELECT d.input FROM stockroute.decision d" \
-	"    WHERE d.order_ref = $1 AND d.kind = 'allocate' ORDER BY d.created_at DESC LIMIT 1)," \
-	"  (SELECT pg_catalog.jsonb_build_object('order_ref', $1," \
-	"            'ship_to', pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(" \
-	"                'lat', n.lat, 'lon', n.lon, 'country', n.country, 'region', n.region," \
-	"                'postal_code', n.postal_code))," \
-	"            'lines', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(" \
-	"                'line_ref', $3, 'sku', $4, 'qty', $5))," \
-	"            'options', pg_catalog.jsonb_build_object('allow_partial', true))" \
-	"     FROM stockroute.node n WHERE n.node_id = $2))"
 
 /*
  * a hold of a short row moved: what was not placed backordered (with the
@@ -428,13 +409,11 @@ stockroute_shortfall_reroute(PG_FUNCTION_ARGS)
 	{
 		Oid			t_holds[3] = {TEXTOID, TEXTOID, TEXTOID};
 		Oid			t_free[3] = {TEXTOID, TEXTOID, INT8OID};
-		Oid			t_doc[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID};
 		Oid			t_done[14] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8ARRAYOID,
 			INT8OID, INT8OID, JSONBOID, JSONBOID, TEXTOID, JSONBOID, TEXTOID, INT4OID};
 
 		plan_holds = sr_prepare_kept(HOLDS_SQL, 3, t_holds);
 		plan_free = sr_prepare_kept(FREE_SQL, 3, t_free);
-		plan_order_doc = sr_prepare_kept(DOC_SQL, 5, t_doc);
 		plan_short_done = sr_prepare_kept(SHORT_DONE_SQL, 14, t_done);
 	}
 
@@ -473,7 +452,6 @@ stockroute_shortfall_reroute(PG_FUNCTION_ARGS)
 		Placement	pl;
 		Jsonb	   *plan_doc = NULL;
 		Jsonb	   *solver = NULL;
-		bool		isnull;
 
 		CHECK_FOR_INTERRUPTS();
 		sr_spi_begin(per);
@@ -489,18 +467,7 @@ stockroute_shortfall_reroute(PG_FUNCTION_ARGS)
 		}
 		excess -= take;
 
-		args[0] = CStringGetTextDatum(hold_refs[h]);
-		args[1] = CStringGetTextDatum(node_id);
-		args[2] = CStringGetTextDatum(hold_lines[h]);
-		args[3] = CStringGetTextDatum(sku);
-		args[4] = Int64GetDatum(take);
-		if (SPI_execute_plan(plan_order_doc, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "stockroute: order lookup failed");
-		{
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-			pl.doc = isnull ? NULL : DatumGetJsonbPCopy(d);
-		}
+		pl.doc = sr_order_to_replace(hold_refs[h], node_id, 1, &hold_lines[h], &sku, &take);
 		pl.nlines = 1;
 		pl.line_refs = &hold_lines[h];
 		pl.skus = &sku;

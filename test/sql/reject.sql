@@ -6,8 +6,10 @@
 -- committed) or backordered; a decision of kind 'reject' and outbox messages
 -- record it; a second call returns the first result and changes nothing; a
 -- node given the order again may reject it again; an order reserved without
--- allocate() is backordered; node_health counts rejections; every bad
--- argument fails with its SQLSTATE and changes nothing.
+-- allocate() is routed as if shipped to the node, and what finds no node is
+-- backordered with an order that backorder filling routes once stock
+-- arrives; node_health counts rejections; every bad argument fails with its
+-- SQLSTATE and changes nothing.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS stockroute CASCADE;
 CREATE EXTENSION stockroute;
@@ -116,12 +118,15 @@ SELECT order_ref, line_ref, sku, qty, status, order_doc->'ship_to' IS NOT NULL A
 SELECT topic, node_id, payload - 'backorder_id' AS payload
   FROM stockroute.outbox WHERE topic = 'backorder';
 
--- 6. an order reserved with reserve() alone has no order to route by: its
--- lines are backordered
+-- 6. an order reserved with reserve() alone has no allocate() decision: its
+-- lines are routed as an order shipped to the rejecting node's location,
+-- partial fills allowed (as a short stock row's holds are): the pumps go to A
 SELECT stockroute.reserve('SO-4', '1', 'PUMP-1', 'B', 2)->>'status' AS status;
-SELECT r->>'status' AS status, r->'unfilled' AS unfilled, r->>'note' AS note
+SELECT r->>'status' AS status, r->'unfilled' AS unfilled,
+       r->'shipments'->0->>'node_id' AS node, r->'shipments'->0->'lines'->0->>'qty' AS qty
   FROM stockroute.reject('SO-4', 'B', 'damaged') r;
-SELECT order_ref, line_ref, sku, qty, order_doc FROM stockroute.backorder WHERE order_ref = 'SO-4';
+SELECT * FROM pg_temp.res('SO-4');
+SELECT count(*) AS backorders FROM stockroute.backorder WHERE order_ref = 'SO-4';
 
 -- 7. node_health counts the rejections against the orders the node was given
 SELECT node_id, rejections_24h, rejections_7d, reject_rate_7d
@@ -159,3 +164,18 @@ SELECT count(*) AS counter_mismatches
   FROM stockroute.node_load l
  WHERE (l.orders, l.units) <> (SELECT count(DISTINCT e.order_ref)::integer, coalesce(sum(e.qty), 0)::bigint
                                  FROM stockroute.node_load_entry e WHERE e.node_id = l.node_id AND e.day = l.day);
+
+-- 9. a reserve()-only order whose units find no node: backordered with the
+-- order it was routed as, which backorder filling routes once stock arrives
+INSERT INTO stockroute.item (sku) VALUES ('GASKET');
+INSERT INTO stockroute.stock (node_id, sku, on_hand) VALUES ('C', 'GASKET', 5);
+SELECT stockroute.reserve('SO-9', '1', 'GASKET', 'C', 5)->>'status' AS status;
+SELECT r->>'status' AS status, r->'unfilled' AS unfilled
+  FROM stockroute.reject('SO-9', 'C', 'lost in the warehouse') r;
+SELECT line_ref, sku, qty, status, order_doc->'lines' AS lines, order_doc->'options' AS options,
+       order_doc->'ship_to'->>'lat' AS ship_to_lat
+  FROM stockroute.backorder WHERE order_ref = 'SO-9';
+INSERT INTO stockroute.stock (node_id, sku, on_hand) VALUES ('B', 'GASKET', 5);
+SELECT stockroute.fill_backorders(ARRAY['GASKET']) AS filled;
+SELECT * FROM pg_temp.res('SO-9');
+SELECT status FROM stockroute.backorder WHERE order_ref = 'SO-9';
