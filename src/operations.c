@@ -7,7 +7,8 @@
  *
  * The load is counted by the reservation triggers of sql/60_operations.sql;
  * this file only reads it, so plan() stays read-only.  A node's day is its
- * local day (node.timezone) at the routing clock.
+ * local day (node.timezone) at load_now: the real clock on a writing path,
+ * where the triggers count, else the routing clock.
  */
 #include "postgres.h"
 

@@ -21,7 +21,7 @@ typedef struct SrNodeOps
 	bool		limited;		/* has a daily order or unit limit */
 	int64		order_limit;	/* -1: none */
 	int64		unit_limit;		/* -1: none */
-	int64		orders;			/* its load today (local day, routing clock) */
+	int64		orders;			/* its load on its local day at load_now (sr_ops_read) */
 	int64		units;
 	bool		order_counted;	/* the order is among today's orders there */
 } SrNodeOps;
@@ -35,7 +35,8 @@ typedef struct SrOrderOps
 
 /*
  * Read the operations inputs of an order (order_ref NULL: a promise) routed
- * over nodes node_ids[0..n): the profile's settings, the order's exclusions
+ * over nodes node_ids[0..n): the settings of `profile` (the one the order
+ * is routed by, after the rules), the order's exclusions
  * in force at `now`, and the load of the nodes with a daily limit on their
  * local day at `load_now` (the real clock on a writing path, where the
  * reservation triggers count it), plus what `view` counted.  One SPI query.

@@ -107,7 +107,7 @@ pickup_unfilled_reason(const SrPlan *p)
 		return psprintf("pickup node %s is %s", o->pickup_node, ops->pk.status);
 	if (!ops->o.allow_pickup_transfer)
 		return psprintf("pickup node %s cannot provide it and transfers are off in profile %s",
-						o->pickup_node, o->profile);
+						o->pickup_node, p->prof.name);
 	return psprintf("neither pickup node %s nor a transfer to it can provide it", o->pickup_node);
 }
 

@@ -75,7 +75,7 @@ ops_load(SrPlan *p, TimestampTz load_now, const SrRouteRequest *rq)
 
 	for (n = 0; n < net->nnodes; n++)
 		ids[n] = net->nodes[n].node_id;
-	sr_ops_read(o->order_ref, o->profile, net->nnodes, ids, p->now, load_now,
+	sr_ops_read(o->order_ref, p->prof.name, net->nnodes, ids, p->now, load_now,
 				rq->read_only, rq->view, &ops->o);
 	ops->units_left = palloc(sizeof(int64) * (net->nnodes > 0 ? net->nnodes : 1));
 	ops->capped = palloc0(sizeof(bool) * (net->nnodes > 0 ? net->nnodes : 1));
@@ -90,8 +90,10 @@ ops_load(SrPlan *p, TimestampTz load_now, const SrRouteRequest *rq)
  * order is not used for it; a node at its daily limit takes no new order.
  */
 static bool
-ops_admit(const SrOrder *o, const SrOps *ops, SrNetNode *nd, int n)
+ops_admit(const SrPlan *p, SrNetNode *nd, int n)
 {
+	const SrOrder *o = p->order;
+	const SrOps *ops = &p->ops;
 	const SrNodeOps *no = &ops->o.nodes[n];
 
 	if (o->pickup)
@@ -105,7 +107,7 @@ ops_admit(const SrOrder *o, const SrOps *ops, SrNetNode *nd, int n)
 		if (!nd->pickup_here && !ops->o.allow_pickup_transfer)
 		{
 			appendStringInfo(&nd->notes, "pickup at %s: transfers are off in profile %s (allow_pickup_transfer)",
-							 o->pickup_node, o->profile);
+							 o->pickup_node, p->prof.name);
 			return false;
 		}
 	}
@@ -230,7 +232,7 @@ node_admitted(SrPlan *p, int n)
 		appendStringInfoString(&nd->notes, nd->status);
 		return false;
 	}
-	if (!ops_admit(p->order, &p->ops, nd, n))
+	if (!ops_admit(p, nd, n))
 		return false;
 	if ((why = sr_rules_exclude_node(p->rules, nd->node_id,
 									 nd->has_coords && p->order->ship_to.has_coords,

@@ -93,6 +93,17 @@ SELECT * FROM pg_temp.ships(stockroute.plan(pg_temp.pk('P-4', 'S1', '[{"line_ref
 SELECT p->>'ready_by' AS ready_by
   FROM stockroute.plan(pg_temp.pk('P-4', 'S1', '[{"line_ref": "1", "sku": "Y", "qty": 8}]', '{"profile": "bopis"}')) p;
 
+-- a rule that routes a segment's orders by bopis brings its transfers: the
+-- profile's settings are those of the profile the order is routed by, not
+-- the one it asked for
+INSERT INTO stockroute.rule (rule_id, description, match, effect, priority)
+VALUES ('members-bopis', 'members pick up with transfers', '{"segment": "member"}', '{"profile": "bopis"}', 10);
+SELECT p->>'status' AS status, p->'profile'->>'name' AS profile, p->'unfilled' AS unfilled,
+       (SELECT count(*) FROM jsonb_array_elements(p->'shipments')) AS shipments
+  FROM stockroute.plan(pg_temp.pk('P-3m', 'S1', '[{"line_ref": "1", "sku": "X", "qty": 5}]',
+                                  '{"customer": {"segment": "member"}}')) p;
+DELETE FROM stockroute.rule WHERE rule_id = 'members-bopis';
+
 -- 4. the pickup node is not open: nothing can be picked up there
 SELECT pg_temp.ex(stockroute.plan(pg_temp.pk('P-5', 'S2', '[{"line_ref": "1", "sku": "X", "qty": 1}]',
                                              '{"profile": "bopis"}')));
