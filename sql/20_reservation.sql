@@ -103,6 +103,52 @@ $$;
 COMMENT ON FUNCTION stockroute.lock_order_stock(text, text) IS
     'Internal: locks the stock rows under an order''s active reservations in (node_id, sku) order';
 
+-- Expire the lapsed holds of some stock rows: held reservations of the
+-- (node_id, sku) pairs whose expires_at has passed by the real clock (now()).
+-- Their status becomes expired (the triggers give back the units and the
+-- daily capacity) and each order gets one outbox message, topic release with
+-- reason "expired".  The one place both reconcile() (step 1) and the
+-- reservation trigger (a hold that needs the units) expire holds; the caller
+-- holds the stock rows' locks.  except_xmin/except_cmin leave alone the rows
+-- the statement being checked wrote.
+CREATE OR REPLACE FUNCTION stockroute.expire_lapsed_holds(node_ids text[], skus text[],
+                                                         except_xmin xid DEFAULT NULL,
+                                                         except_cmin cid DEFAULT NULL)
+RETURNS TABLE (expired bigint, units bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF cardinality(node_ids) IS DISTINCT FROM cardinality(skus) THEN
+        RAISE EXCEPTION 'node_ids and skus must have the same length, got % and %',
+                        cardinality(node_ids), cardinality(skus)
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN QUERY
+    WITH x AS (
+        UPDATE stockroute.reservation r SET status = 'expired'
+          FROM unnest(node_ids, skus) AS k(node_id, sku)
+         WHERE r.node_id = k.node_id AND r.sku = k.sku
+           AND r.status = 'held' AND r.expires_at <= now()
+           AND (except_xmin IS NULL OR NOT (r.xmin = except_xmin AND r.cmin = except_cmin))
+        RETURNING r.order_ref, r.line_ref, r.sku, r.node_id, r.qty),
+    o AS (
+        INSERT INTO stockroute.outbox (topic, order_ref, payload)
+        SELECT 'release', x.order_ref,
+               jsonb_build_object('order_ref', x.order_ref, 'reason', 'expired',
+                                  'lines', jsonb_agg(jsonb_build_object('line_ref', x.line_ref, 'sku', x.sku,
+                                                                        'node_id', x.node_id, 'qty', x.qty)
+                                                     ORDER BY x.line_ref, x.node_id))
+          FROM x GROUP BY x.order_ref
+        RETURNING 1)
+    SELECT count(*), coalesce(sum(x.qty), 0)::bigint FROM x;
+END;
+$$;
+
+COMMENT ON FUNCTION stockroute.expire_lapsed_holds(text[], text[], xid, cid) IS
+    'Internal: expires the held reservations past expires_at at the given (node_id, sku) stock rows, with one release message (reason expired) per order; returns how many and their units';
+
 CREATE OR REPLACE FUNCTION stockroute.order_reservations(p_order_ref text)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE

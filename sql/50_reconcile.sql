@@ -53,6 +53,8 @@ DECLARE
     n_low       integer := 0;
     n_gap       integer := 0;
     n_resolved  integer := 0;
+    lapsed_n    text[];
+    lapsed_s    text[];
     drift_n     text[];
     drift_s     text[];
     short_n     text[];
@@ -76,27 +78,17 @@ BEGIN
     -- 1. holds past their expiry lapse (the triggers release the units);
     -- their stock rows are locked first, in (node_id, sku) order, one index
     -- probe per row (however large stock is)
+    SELECT array_agg(x.node_id ORDER BY x.node_id, x.sku), array_agg(x.sku ORDER BY x.node_id, x.sku)
+      INTO lapsed_n, lapsed_s
+      FROM (SELECT DISTINCT r.node_id, r.sku FROM stockroute.reservation r
+             WHERE r.status = 'held' AND r.expires_at <= now()) x;
     PERFORM 1
-       FROM (SELECT DISTINCT r.node_id, r.sku FROM stockroute.reservation r
-              WHERE r.status = 'held' AND r.expires_at <= now()
-              ORDER BY 1, 2) x
+       FROM unnest(lapsed_n, lapsed_s) AS k(node_id, sku)
       CROSS JOIN LATERAL (SELECT 1 FROM stockroute.stock s
-                           WHERE s.node_id = x.node_id AND s.sku = x.sku
+                           WHERE s.node_id = k.node_id AND s.sku = k.sku
                              FOR NO KEY UPDATE OF s) l;
-    WITH x AS (
-        UPDATE stockroute.reservation r SET status = 'expired'
-         WHERE r.status = 'held' AND r.expires_at <= now()
-        RETURNING r.order_ref, r.line_ref, r.sku, r.node_id, r.qty),
-    o AS (
-        INSERT INTO stockroute.outbox (topic, order_ref, payload)
-        SELECT 'release', x.order_ref,
-               jsonb_build_object('order_ref', x.order_ref, 'reason', 'expired',
-                                  'lines', jsonb_agg(jsonb_build_object('line_ref', x.line_ref, 'sku', x.sku,
-                                                                        'node_id', x.node_id, 'qty', x.qty)
-                                                     ORDER BY x.line_ref, x.node_id))
-          FROM x GROUP BY x.order_ref
-        RETURNING 1)
-    SELECT count(*), coalesce(sum(x.qty), 0) INTO n_expired, u_expired FROM x;
+    SELECT e.expired, e.units INTO n_expired, u_expired
+      FROM stockroute.expire_lapsed_holds(lapsed_n, lapsed_s) e;
 
     -- 2. invariant 2: reserved = the active reservations, else repair and
     -- say so.  One pass over stock: a row can break it only with reserved

@@ -165,6 +165,7 @@ BEGIN
         stockroute.reconcile(),
         stockroute.repair_reserved(text, text),
         stockroute.lock_order_stock(text, text),
+        stockroute.expire_lapsed_holds(text[], text[], xid, cid),
         stockroute.raise_alert(text, text, text, jsonb),
         stockroute.resolve_alert(text, text, text),
         stockroute.raise_alert(text, text, text, jsonb, text),

@@ -427,49 +427,34 @@ reservation_guard(PG_FUNCTION_ARGS)
 }
 
 /*
- * Expire the lapsed holds of one stock row: held reservations of (node_id,
- * sku), any lot, whose expires_at has passed by the real clock (now(), the
- * transaction's start, as commit() judges a hold lapsed).  Exactly what
- * step 1 of reconcile() does to them: status expired (the triggers give back
- * their units and their daily capacity) and one outbox message per order,
- * topic release with reason "expired".  The caller holds the stock row's
- * lock.  Rows written by the statement being checked (`self`'s xmin and
- * command id) are left alone: their own triggers are still to fire, and a
- * statement's rows are counted as the statement wrote them.  Returns how
- * many holds it expired.
+ * Expire the lapsed holds of one stock row (stockroute.expire_lapsed_holds,
+ * sql/20_reservation.sql, the one place reconcile() expires them too): held
+ * reservations of (node_id, sku), any lot, past expires_at by the real
+ * clock.  The caller holds the stock row's lock.  Rows written by the
+ * statement being checked (`self`'s xmin and command id) are left alone:
+ * their own triggers are still to fire, and a statement's rows are counted
+ * as the statement wrote them.  Returns how many holds it expired.
  */
 static int64
 expire_lapsed_holds(const char *node_id, const char *sku, HeapTuple self)
 {
 	Datum		args[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
+	char	   *one_node[1];
+	char	   *one_sku[1];
 	bool		isnull;
 
 	if (plan_expire == NULL)
 	{
-		Oid			types[4] = {TEXTOID, TEXTOID, XIDOID, CIDOID};
+		Oid			types[4] = {TEXTARRAYOID, TEXTARRAYOID, XIDOID, CIDOID};
 
-		plan_expire = sr_prepare_kept(
-									  "WITH x AS ("
-									  "  UPDATE stockroute.reservation r SET status = 'expired'"
-									  "   WHERE r.node_id = $1 AND r.sku = $2 AND r.status = 'held'"
-									  "     AND r.expires_at <= pg_catalog.now()"
-									  "     AND ($3 IS NULL OR NOT (r.xmin = $3 AND r.cmin = $4))"
-									  "  RETURNING r.order_ref, r.line_ref, r.sku, r.node_id, r.qty),"
-									  " o AS ("
-									  "  INSERT INTO stockroute.outbox (topic, order_ref, payload)"
-									  "  SELECT 'release', x.order_ref,"
-									  "         pg_catalog.jsonb_build_object('order_ref', x.order_ref, 'reason', 'expired',"
-									  "           'lines', pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
-									  "                      'line_ref', x.line_ref, 'sku', x.sku, 'node_id', x.node_id, 'qty', x.qty)"
-									  "                    ORDER BY x.line_ref, x.node_id))"
-									  "    FROM x GROUP BY x.order_ref"
-									  "  RETURNING 1)"
-									  "SELECT pg_catalog.count(*) FROM x",
+		plan_expire = sr_prepare_kept("SELECT expired FROM stockroute.expire_lapsed_holds($1, $2, $3, $4)",
 									  4, types);
 	}
-	args[0] = CStringGetTextDatum(node_id);
-	args[1] = CStringGetTextDatum(sku);
+	one_node[0] = unconstify(char *, node_id);
+	one_sku[0] = unconstify(char *, sku);
+	args[0] = sr_text_array(one_node, 1);
+	args[1] = sr_text_array(one_sku, 1);
 	if (self != NULL)
 	{
 		args[2] = TransactionIdGetDatum(HeapTupleHeaderGetRawXmin(self->t_data));

@@ -9,7 +9,9 @@
 -- the same through the reservation trigger for a direct INSERT, a qty
 -- increase and a lot; a hold written by the statement being checked is left
 -- to its own trigger; afterwards reconcile() expires what is left, in the
--- same form, and invariant 2 and the capacity counters hold.  On the read
+-- same form; expire_lapsed_holds(), which both call, touches only the stock
+-- rows it is given and refuses arrays of different lengths (22023); and
+-- invariant 2 and the capacity counters hold.  On the read
 -- side, plan(), available() and simulate() count a lapsed hold's units as
 -- free, and allocate() takes them through the trigger.
 SET client_min_messages = warning;
@@ -149,6 +151,23 @@ SELECT p->>'status' AS plan_status, p->'shipments'->0->'lines'->0 AS line
 SELECT s->>'units_filled' AS simulated_units FROM stockroute.simulate(jsonb_build_array(pg_temp.so23())) s;
 SELECT a->>'status' AS status FROM stockroute.allocate(pg_temp.so23()) a;
 SELECT order_ref, lot_code, qty, status FROM pg_temp.res WHERE sku = 'M' ORDER BY order_ref;
+
+-- expire_lapsed_holds(), the one expiry the trigger and reconcile() call:
+-- only the given stock rows' lapsed holds, one release message per order;
+-- arrays of different lengths fail with 22023 and change nothing
+SELECT stockroute.reserve('SO-30', '1', 'V', 'B', 1)->>'status' AS b,
+       stockroute.reserve('SO-31', '1', 'P', 'A', 1)->>'status' AS a;
+SELECT pg_temp.lapse('SO-30'), pg_temp.lapse('SO-31');
+SELECT pg_temp.err($$SELECT * FROM stockroute.expire_lapsed_holds(ARRAY['B', 'A'], ARRAY['V'])$$);
+SELECT order_ref, status FROM stockroute.reservation WHERE order_ref IN ('SO-30', 'SO-31') ORDER BY order_ref;
+SELECT * FROM stockroute.expire_lapsed_holds(ARRAY['B'], ARRAY['V']);
+SELECT order_ref, status FROM stockroute.reservation WHERE order_ref IN ('SO-30', 'SO-31') ORDER BY order_ref;
+SELECT payload FROM stockroute.outbox WHERE order_ref = 'SO-30';
+SELECT * FROM stockroute.expire_lapsed_holds(NULL, NULL);
+-- reconcile() expires the rest through the same function
+SELECT stockroute.reconcile()->>'expired' AS reconcile_expired;
+SELECT order_ref, status FROM stockroute.reservation WHERE order_ref IN ('SO-30', 'SO-31') ORDER BY order_ref;
+SELECT payload FROM stockroute.outbox WHERE order_ref = 'SO-31';
 
 -- invariant 2 and the capacity counters
 SELECT count(*) AS reserved_mismatches
