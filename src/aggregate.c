@@ -660,9 +660,7 @@ split_plan_final(PG_FUNCTION_ARGS)
 
 	/* the plan: allocations come sorted by node, then line */
 	initStringInfo(&b);
-	appendStringInfo(&b, "{\"status\":\"%s\",\"shipments\":[",
-					 res.status == SR_COMPLETE ? "complete" :
-					 res.status == SR_PARTIAL ? "partial" : "unfillable");
+	appendStringInfo(&b, "{\"status\":\"%s\",\"shipments\":[", sr_status_name(res.status));
 	for (i = 0; i < res.nallocs;)
 	{
 		int			node = res.allocs[i].node;

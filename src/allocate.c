@@ -46,6 +46,7 @@
 #include "errcodes.h"
 #include "guc.h"
 #include "json.h"
+#include "lapsed.h"
 #include "order.h"
 #include "prepared.h"
 #include "priority.h"
@@ -59,7 +60,6 @@ static SPIPlanPtr plan_replay_holds = NULL;
 static SPIPlanPtr plan_replace_doc = NULL;
 static SPIPlanPtr plan_lock_stock[2] = {NULL, NULL};	/* waiting, NOWAIT */
 static SPIPlanPtr plan_lock_lots[2] = {NULL, NULL};
-static SPIPlanPtr plan_lapsed = NULL;
 static SPIPlanPtr plan_lock_all = NULL;
 static SPIPlanPtr plan_reserve = NULL;
 static SPIPlanPtr plan_record = NULL;
@@ -86,12 +86,6 @@ static SPIPlanPtr plan_record = NULL;
  * NULL) or lot: free for the taking, whether reconcile() swept them yet or
  * not (the reservation trigger expires them when their units are needed).
  */
-#define LAPSED_SQL \
-	"SELECT coalesce(pg_catalog.sum(r.qty), 0)::bigint FROM stockroute.reservation r" \
-	" WHERE r.node_id = $1 AND r.sku = $2 AND r.status = 'held'" \
-	"   AND r.expires_at <= pg_catalog.now()" \
-	"   AND ($3::text IS NULL OR r.lot_code = $3)"
-
 /*
  * The lots a plan takes, locked in (node_id, sku, lot_code) order after
  * their stock rows (the canonical order: a stock row, then its lots), so two
@@ -169,29 +163,6 @@ static SPIPlanPtr plan_record = NULL;
 
 /* ---------------------------------------------------------------- reserving */
 
-/* units of lapsed holds at (node_id, sku) or its lot (lot_code NULL: the stock row) */
-static int64
-lapsed_units(const char *node_id, const char *sku, const char *lot_code)
-{
-	Datum		args[3];
-	char		nulls[3] = {' ', ' ', ' '};
-	bool		isnull;
-
-	if (plan_lapsed == NULL)
-	{
-		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-
-		plan_lapsed = sr_prepare_kept(LAPSED_SQL, 3, types);
-	}
-	args[0] = CStringGetTextDatum(node_id);
-	args[1] = CStringGetTextDatum(sku);
-	args[2] = lot_code ? CStringGetTextDatum(lot_code) : (Datum) 0;
-	nulls[2] = lot_code ? ' ' : 'n';
-	if (SPI_execute_plan(plan_lapsed, args, nulls, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "stockroute: lapsed hold lookup failed");
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
 /*
  * The rows a lock statement returned, columns (node_id, sku, lot_code or
  * absent, free units, units needed), checked: SR001 where a row no longer
@@ -213,10 +184,14 @@ check_locked(SPITupleTable *tt, uint64 n, bool lots)
 		char	   *node_id = SPI_getvalue(t, d, 1);
 		char	   *sku = SPI_getvalue(t, d, 2);
 		char	   *lot_code = lots ? SPI_getvalue(t, d, 3) : NULL;
+		SrLapsed   *lapsed;
 
 		if (need <= avail)
 			continue;
-		avail += lapsed_units(node_id, sku, lot_code);
+		/* lapsed holds count for nothing (src/lapsed.c) */
+		lapsed = sr_lapsed_load(&sku, 1, false);
+		avail += lots ? sr_lapsed_lot(lapsed, node_id, sku, lot_code) :
+			sr_lapsed_stock(lapsed, node_id, sku);
 		if (need <= avail)
 			continue;
 		if (lots)
@@ -532,7 +507,7 @@ lock_order_skus(const SrOrder *o)
 SrPlan *
 sr_allocate_plan(SrOrder *o, const char *key_suffix, Jsonb **reservations, int *attempts)
 {
-	SrRouteRequest rq = {.read_only = false,.write_path = true};
+	SrRouteRequest rq = {.read_only = false};
 	MemoryContext cxt = CurrentMemoryContext;
 	SrPlan	   *plan;
 	bool		locked = false;

@@ -47,6 +47,10 @@
 #define ERRCODE_SR_SUPPLY_CLOSED			MAKE_SQLSTATE('S','R','0','6','5')
 #define ERRCODE_SR_UNKNOWN_SUPPLY			MAKE_SQLSTATE('S','R','0','6','6')
 #define ERRCODE_SR_INVALID_REPLAY_WINDOW	MAKE_SQLSTATE('S','R','0','6','7')
-/* security (src/access.c, sql/90_security.sql): SR050-SR054, none used yet (42501, 54000, 22001 fit) */
+/*
+ * security (src/access.c, sql/90_security.sql) raises PostgreSQL's own codes
+ * (42501, 54000, 22001); the console's SR070-SR071 are raised in SQL
+ * (sql/80_console.sql).
+ */
 
 #endif

@@ -75,6 +75,7 @@
 #include "access.h"
 #include "guc.h"
 #include "inputs.h"
+#include "json.h"
 #include "prepared.h"
 #include "subxact.h"
 
@@ -265,12 +266,6 @@ static SPIPlanPtr plan_nodes_seen = NULL;
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static char *
-jv_cstring(JsonbValue *v)
-{
-	return pnstrdup(v->val.string.val, v->val.string.len);
-}
-
 /* A JSON value as jsonb prints it, for error messages. */
 static char *
 jv_text(JsonbValue *v)
@@ -283,12 +278,6 @@ jv_text(JsonbValue *v)
 
 		return JsonbToCString(NULL, &j->root, VARSIZE(j));
 	}
-}
-
-static const char *
-jv_type(JsonbValue *v)
-{
-	return JsonbTypeName(v);
 }
 
 /* The member `name` of an event, or NULL when absent or JSON null. */
@@ -502,13 +491,13 @@ parse_events(Batch *b, Jsonb *events)
 		{
 			e->present |= F_NODE_ID;
 			if (v->type == jbvString)
-				e->node_id = jv_cstring(v);
+				e->node_id = sr_jsonb_string(v);
 		}
 		if ((v = member(e->obj, "idempotency_key", &buf)))
 		{
 			e->present |= F_KEY;
 			if (v->type == jbvString)
-				e->key = jv_cstring(v);
+				e->key = sr_jsonb_string(v);
 		}
 		if ((v = member(e->obj, "seq", &buf)))
 		{
@@ -520,7 +509,7 @@ parse_events(Batch *b, Jsonb *events)
 			e->present |= F_KIND;
 			if (v->type == jbvString)
 			{
-				e->kind_text = jv_cstring(v);
+				e->kind_text = sr_jsonb_string(v);
 				if (strcmp(e->kind_text, "receipt") == 0)
 					e->kind = K_RECEIPT;
 				else if (strcmp(e->kind_text, "adjust") == 0)
@@ -537,13 +526,13 @@ parse_events(Batch *b, Jsonb *events)
 		{
 			e->present |= F_SKU;
 			if (v->type == jbvString)
-				e->sku = jv_cstring(v);
+				e->sku = sr_jsonb_string(v);
 		}
 		if ((v = member(e->obj, "lot_code", &buf)))
 		{
 			e->present |= F_LOT_CODE;
 			if (v->type == jbvString && v->val.string.len > 0)
-				e->lot_code = jv_cstring(v);
+				e->lot_code = sr_jsonb_string(v);
 		}
 		if ((v = member(e->obj, "qty", &buf)))
 		{
@@ -554,14 +543,14 @@ parse_events(Batch *b, Jsonb *events)
 		{
 			e->present |= F_ORDER_REF;
 			if (v->type == jbvString && v->val.string.len > 0)
-				e->order_ref = jv_cstring(v);
+				e->order_ref = sr_jsonb_string(v);
 		}
 		if ((v = member(e->obj, "occurred_at", &buf)))
 		{
 			e->present |= F_OCCURRED_AT;
 			if (v->type == jbvString)
 			{
-				char	   *str = jv_cstring(v);
+				char	   *str = sr_jsonb_string(v);
 
 				e->has_at = parse_event_time(str, &e->at);
 				pfree(str);
@@ -671,7 +660,6 @@ static int
 existing_keys(char **keys, int n, SPIPlanPtr *plan, const char *sql,
 			  const char *what, char ***out)
 {
-	SrArray		a;
 	Datum		args[1];
 	int			i;
 
@@ -679,10 +667,7 @@ existing_keys(char **keys, int n, SPIPlanPtr *plan, const char *sql,
 	*out = palloc(sizeof(char *) * Max(n, 1));
 	if (n == 0)
 		return 0;
-	sr_array_init(&a, n);
-	for (i = 0; i < n; i++)
-		sr_array_text(&a, keys[i]);
-	args[0] = sr_array_get(&a, TEXTOID);
+	args[0] = sr_text_array(keys, n);
 	if (*plan == NULL)
 	{
 		Oid			t[1] = {TEXTARRAYOID};
@@ -1821,15 +1806,11 @@ cmp_alert(const void *x, const void *y)
 static OpenAlert *
 open_alerts(char **nodes, int nnodes, int *n)
 {
-	SrArray		a;
 	Datum		args[1];
 	OpenAlert  *out;
 	int			i;
 
-	sr_array_init(&a, nnodes);
-	for (i = 0; i < nnodes; i++)
-		sr_array_text(&a, nodes[i]);
-	args[0] = sr_array_get(&a, TEXTOID);
+	args[0] = sr_text_array(nodes, nnodes);
 	if (plan_open_alerts == NULL)
 	{
 		Oid			t[1] = {TEXTARRAYOID};
@@ -2285,7 +2266,7 @@ stockroute_ingest(PG_FUNCTION_ARGS)
 		if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("events[%d] must be an object, got %s", i, jv_type(v))));
+					 errmsg("events[%d] must be an object, got %s", i, JsonbTypeName(v))));
 		b.ev[i].obj = v->val.binary.data;
 		payloads[i] = JsonbValueToJsonb(v);
 	}
@@ -2299,12 +2280,7 @@ stockroute_ingest(PG_FUNCTION_ARGS)
 
 	b.now = GetCurrentTimestamp();
 	b.skew_text = GetConfigOptionByName("stockroute.max_event_skew", NULL, false);
-	b.skew_limit = DatumGetTimestampTz(
-									   DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(b.now),
-														   DirectFunctionCall3(interval_in,
-																			   CStringGetDatum(b.skew_text),
-																			   ObjectIdGetDatum(InvalidOid),
-																			   Int32GetDatum(-1))));
+	b.skew_limit = b.now + (TimestampTz) stockroute_max_event_skew * USECS_PER_SEC;
 
 	parse_events(&b, events);
 

@@ -82,30 +82,6 @@ sr_jsonb_is_array(const JsonbValue *v)
 	return v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data);
 }
 
-const char *
-sr_jsonb_type_name(const JsonbValue *v)
-{
-	switch (v->type)
-	{
-		case jbvNull:
-			return "null";
-		case jbvString:
-			return "string";
-		case jbvNumeric:
-			return "number";
-		case jbvBool:
-			return "boolean";
-		case jbvArray:
-			return "array";
-		case jbvObject:
-			return "object";
-		case jbvBinary:
-			return JsonContainerIsArray(v->val.binary.data) ? "array" : "object";
-		default:
-			return "unknown";
-	}
-}
-
 double
 sr_jsonb_double(const JsonbValue *v)
 {

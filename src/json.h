@@ -34,7 +34,6 @@ extern Jsonb *sr_json_rows(SPITupleTable *tt, uint64 n);
 
 /* value of key in an object container, or NULL (a JSON null is returned as jbvNull) */
 extern JsonbValue *sr_jsonb_get(JsonbContainer *obj, const char *key, JsonbValue *res);
-extern const char *sr_jsonb_type_name(const JsonbValue *v);
 /* the numeric value as a double (overflow gives +-Infinity) */
 extern double sr_jsonb_double(const JsonbValue *v);
 extern char *sr_jsonb_string(const JsonbValue *v);

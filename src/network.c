@@ -334,7 +334,6 @@ sr_load_network(SrOrder *o, TimestampTz now, bool read_only,
 			nd->country = col_text(t, 18);
 			nd->whole = net->nnodes - 1;
 			nd->first_row = net->nrows;
-			nd->solver_node = -1;
 			initStringInfo(&nd->notes);
 		}
 		nd = &net->nodes[net->nnodes - 1];

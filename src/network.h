@@ -68,7 +68,6 @@ typedef struct SrNetNode
 	const char *unroutable;		/* costed, but no ship date or ETA in the horizon */
 	double		miles;
 	double		distance_km;
-	int			solver_node;	/* index in the solver's nodes, or -1 */
 	bool		pickup_here;	/* ops: the pickup node of a pickup order */
 } SrNetNode;
 

@@ -343,9 +343,7 @@ sr_plan_json(const SrPlan *p)
 	initStringInfo(&b);
 	appendStringInfoString(&b, "{\"order_ref\":");
 	escape_json(&b, o->order_ref);
-	appendStringInfo(&b, ",\"status\":\"%s\",\"shipments\":[",
-					 p->res.status == SR_COMPLETE ? "complete" :
-					 p->res.status == SR_PARTIAL ? "partial" : "unfillable");
+	appendStringInfo(&b, ",\"status\":\"%s\",\"shipments\":[", sr_plan_status(p));
 	for (i = 0; i < p->nship;)
 	{
 		if (i > 0)
@@ -517,8 +515,7 @@ sr_plan_ship_arrays(const SrPlan *p, Datum *node_ids, Datum *skus, Datum *qtys)
 const char *
 sr_plan_status(const SrPlan *p)
 {
-	return p->res.status == SR_COMPLETE ? "complete" :
-		p->res.status == SR_PARTIAL ? "partial" : "unfillable";
+	return sr_status_name(p->res.status);
 }
 
 void
@@ -566,7 +563,7 @@ sr_plan_shipment_messages(const SrPlan *p, const char *rerouted_from, SrArray *n
 		}
 		appendStringInfoChar(&b, '}');
 		sr_array_text(nodes, node_id);
-		sr_array_datum(payloads, JsonbPGetDatum(sr_json_to_jsonb(&b)));
+		sr_array_add(payloads, JsonbPGetDatum(sr_json_to_jsonb(&b)), false);
 	}
 }
 

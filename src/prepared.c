@@ -85,12 +85,6 @@ sr_array_int8(SrArray *a, int64 v)
 	sr_array_add(a, Int64GetDatum(v), false);
 }
 
-void
-sr_array_datum(SrArray *a, Datum v)
-{
-	sr_array_add(a, v, false);
-}
-
 Datum
 sr_array_get(SrArray *a, Oid elemtype)
 {

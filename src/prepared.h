@@ -28,7 +28,6 @@ extern void sr_array_init(SrArray *a, int cap);
 extern void sr_array_add(SrArray *a, Datum d, bool isnull);
 extern void sr_array_text(SrArray *a, const char *s);	/* NULL: SQL NULL */
 extern void sr_array_int8(SrArray *a, int64 v);
-extern void sr_array_datum(SrArray *a, Datum v);
 /* the array of elemtype (TEXTOID, INT8OID, JSONBOID, ...) */
 extern Datum sr_array_get(SrArray *a, Oid elemtype);
 

@@ -172,7 +172,7 @@ static void
 place_fn(void *arg)
 {
 	Placement  *pl = arg;
-	SrRouteRequest rq = {.read_only = false,.write_path = true};
+	SrRouteRequest rq = {.read_only = false};
 	SrOrder    *o = sr_order_read(pl->doc);
 	SrPlan	   *p;
 	int			i;

@@ -471,6 +471,29 @@ expire_lapsed_holds(const char *node_id, const char *sku, HeapTuple self)
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+/* on_hand - reserved - safety_stock of the row in SPI's result */
+static int64
+row_available(void)
+{
+	HeapTuple	t = SPI_tuptable->vals[0];
+	TupleDesc	d = SPI_tuptable->tupdesc;
+	bool		isnull;
+
+	return DatumGetInt64(SPI_getbinval(t, d, 1, &isnull)) -
+		DatumGetInt64(SPI_getbinval(t, d, 2, &isnull)) -
+		DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+}
+
+/* SR009: new units are promised only by an active node */
+static void
+refuse_inactive_node(const char *node_id, const char *status)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_SR_NODE_NOT_ACCEPTING),
+			 errmsg("node \"%s\" is %s and takes no new reservations",
+					node_id, status ? status : "unknown")));
+}
+
 /*
  * Apply a change of reserved (and a consumption of on_hand, for fulfilment)
  * to one stock row, or one lot row when lot_code is set.  With delta > 0 the
@@ -485,10 +508,6 @@ apply_to_stock(const char *node_id, const char *sku, const char *lot_code,
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	int			ret;
-	bool		isnull;
-	int64		on_hand;
-	int64		reserved;
-	int64		safety = 0;
 	int64		avail_after;
 
 	if (lot_code == NULL)
@@ -577,16 +596,10 @@ apply_to_stock(const char *node_id, const char *sku, const char *lot_code,
 		char	   *status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
 
 		if (status == NULL || strcmp(status, "active") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_SR_NODE_NOT_ACCEPTING),
-					 errmsg("node \"%s\" is %s and takes no new reservations",
-							node_id, status ? status : "unknown")));
+			refuse_inactive_node(node_id, status);
 	}
 
-	on_hand = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	reserved = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	safety = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	avail_after = on_hand - reserved - safety;
+	avail_after = row_available();
 
 	/*
 	 * Short: a lapsed hold blocks nothing.  Expire the row's lapsed holds
@@ -599,10 +612,7 @@ apply_to_stock(const char *node_id, const char *sku, const char *lot_code,
 		if (SPI_execute_plan(lot_code ? plan_lot_reread : plan_stock_reread,
 							 args, nulls, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "stockroute: stock re-read failed");
-		on_hand = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		reserved = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-		safety = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-		avail_after = on_hand - reserved - safety;
+		avail_after = row_available();
 	}
 
 	if (avail_after < 0)
@@ -917,9 +927,7 @@ stockroute_reserve(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_SR_UNKNOWN_NODE),
 				 errmsg("node_id \"%s\" does not exist", node_id)));
 	if (strcmp(node_status, "active") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_SR_NODE_NOT_ACCEPTING),
-				 errmsg("node \"%s\" is %s and takes no new reservations", node_id, node_status)));
+		refuse_inactive_node(node_id, node_status);
 	if (!DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_SR_UNKNOWN_LOT),

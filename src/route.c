@@ -525,7 +525,7 @@ route_read(SrPlan *p, SrOrder *o, const SrRouteRequest *rq, SrRules *rules)
 	p->today = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
 												   TimestampTzGetDatum(p->now)));
 	/* a writing path reads today's load on the real clock, as the triggers count it */
-	load_now = rq->write_path ? GetCurrentTransactionStartTimestamp() : p->now;
+	load_now = rq->read_only ? p->now : GetCurrentTransactionStartTimestamp();
 
 	/* ops: a pickup order's destination is its pickup node (the rules see its country) */
 	if (o->pickup)
@@ -603,7 +603,6 @@ route_problem(SrPlan *p, SrNode **snodes_out, SrCand **cands_out)
 			continue;
 
 		nd->eligible = true;
-		nd->solver_node = prob->nnodes;
 		p->node_of_solver[prob->nnodes] = n;
 		snodes[prob->nnodes].shipment_cost = nd->shipment_cost;
 		snodes[prob->nnodes].days = nd->days;

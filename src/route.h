@@ -41,16 +41,12 @@ typedef struct SrRouteRequest
 	/*
 	 * Reads only: plan(), available(), simulate(), replay() (they run on a
 	 * hot standby).  A writing path (allocate, reject, re-placement) reads
-	 * with read_only false, so a re-plan sees what committed since the last.
+	 * with read_only false, so a re-plan sees what committed since the last,
+	 * and reads the nodes' load today on the real clock (the transaction's
+	 * start), the day the reservation triggers count it on; the others on
+	 * the routing clock (stockroute.now).
 	 */
 	bool		read_only;
-
-	/*
-	 * A writing path reads the nodes' load today on the real clock (the
-	 * transaction's start), the day the reservation triggers count it on;
-	 * the others on the routing clock (stockroute.now).
-	 */
-	bool		write_path;
 
 	/* the stock as this path sees it; NULL: the tables */
 	SrStockView *view;

@@ -482,9 +482,7 @@ append_plan_brief(StringInfo b, const PlanSummary *ps)
 {
 	int			i;
 
-	appendStringInfo(b, "{\"status\":\"%s\",\"cost\":",
-					 ps->status == SR_COMPLETE ? "complete" :
-					 ps->status == SR_PARTIAL ? "partial" : "unfillable");
+	appendStringInfo(b, "{\"status\":\"%s\",\"cost\":", sr_status_name(ps->status));
 	sr_json_number(b, ps->cost);
 	appendStringInfo(b, ",\"shipments\":%d,\"nodes\":[", ps->nship);
 	for (i = 0; i < ps->nship; i++)

@@ -178,6 +178,13 @@ valid_double(double v)
 	return isfinite(v) && v >= 0.0 && v <= SR_MAX_VALUE;
 }
 
+const char *
+sr_status_name(SrStatus status)
+{
+	return status == SR_COMPLETE ? "complete" :
+		status == SR_PARTIAL ? "partial" : "unfillable";
+}
+
 void
 sr_profile_defaults(SrProfile *profile)
 {

@@ -156,6 +156,9 @@ typedef struct SrEnv
 /* Defaults used when a profile leaves a field unset. */
 extern void sr_profile_defaults(SrProfile *profile);
 
+/* "complete", "partial" or "unfillable": a status as plans and KPIs name it */
+extern const char *sr_status_name(SrStatus status);
+
 /*
  * Solve.  Returns 0 on success, or a negative SR_E* code for a malformed
  * problem (the caller turns it into an ERROR); `result` is filled on success.
