@@ -182,10 +182,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
+    -- the customer's priority as an order's (available() has checked it is an integer)
     RETURN (WITH pr AS (
-            SELECT CASE WHEN jsonb_typeof($2 -> 'priority') = 'number'
-                        THEN ($2 ->> 'priority')::numeric::integer
-                        ELSE stockroute.order_priority(jsonb_build_object('customer', $2)) END AS p),
+            SELECT stockroute.order_priority(jsonb_build_object('priority', $2 -> 'priority',
+                                                                'customer', $2)) AS p),
+        today AS (SELECT stockroute.supply_today() AS d),
         counted AS (SELECT c.node_id FROM stockroute.supply_nodes($1 ->> 'sku', $1 -> 'nodes') c),
         c AS (SELECT * FROM stockroute.supply_curve($1 ->> 'sku', $1 -> 'nodes')),
         ahead AS (SELECT coalesce(sum(b.qty), 0)::bigint AS q
@@ -205,7 +206,7 @@ BEGIN
             'supply', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                   'ref', s.ref, 'kind', s.kind, 'node_id', s.node_id,
                                   'qty', s.qty - s.received_qty, 'expected_on', s.expected_on,
-                                  'overdue', s.expected_on < stockroute.supply_today(),
+                                  'overdue', s.expected_on < (SELECT d FROM today),
                                   'routable', s.node_id IN (SELECT node_id FROM counted))
                                   ORDER BY s.expected_on, s.node_id, s.ref), '[]')
                          FROM stockroute.supply s
@@ -571,6 +572,12 @@ DECLARE
     bo          record;
     taken       jsonb := '[]';
 BEGIN
+    IF cardinality(p_nodes) IS DISTINCT FROM cardinality(p_skus)
+       OR cardinality(p_nodes) IS DISTINCT FROM cardinality(p_qtys) THEN
+        RAISE EXCEPTION 'node_ids, skus and qtys must have the same length, got %, % and %',
+                        cardinality(p_nodes), cardinality(p_skus), cardinality(p_qtys)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     FOR t IN
         SELECT n.node_id, n.sku, n.qty - s.available AS short
           FROM (SELECT u.node_id, u.sku, sum(u.qty) AS qty

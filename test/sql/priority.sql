@@ -12,7 +12,8 @@
 -- original order document, priority and age, and the plan ("preempted"), the
 -- outbox (release and backorder, reason preempted) and the decision log say
 -- so.  Invariant 2 holds throughout.  A bad "priority" is refused by plan()
--- and allocate() with 22023, and nothing changes.
+-- and allocate() with 22023, and nothing changes; so are preempt_take()'s
+-- arrays of different lengths.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS stockroute CASCADE;
 CREATE EXTENSION stockroute;
@@ -147,3 +148,10 @@ SELECT pg_temp.err($$SELECT stockroute.allocate(pg_temp.o('E1', 'V', 1, '{"prior
 SELECT count(*) AS decisions FROM stockroute.decision WHERE order_ref = 'E1';
 -- null is no priority
 SELECT status FROM pg_temp.alloc('E2', 'V', 1, '{"priority": null}');
+
+-- preempt_take(), allocate()'s taking of holds: arrays of different lengths
+-- fail with 22023 and take nothing
+SELECT count(*) AS held_before FROM stockroute.reservation WHERE status = 'held' \gset
+SELECT pg_temp.err($$SELECT stockroute.preempt_take('E3', 10, ARRAY['A'], ARRAY['V', 'V'], ARRAY[1]::bigint[])$$);
+SELECT pg_temp.err($$SELECT stockroute.preempt_take('E3', 10, ARRAY['A'], ARRAY['V'], ARRAY[]::bigint[])$$);
+SELECT count(*) = :held_before AS nothing_taken FROM stockroute.reservation WHERE status = 'held';
