@@ -108,7 +108,7 @@ END;
 $$;
 
 CREATE PROCEDURE bench.reset() LANGUAGE sql AS $$
-    TRUNCATE stockroute.event, stockroute.alert, stockroute.alert_ack, stockroute.outbox;
+    TRUNCATE stockroute.event, stockroute.alert, stockroute.outbox CASCADE;
     UPDATE stockroute.stock SET on_hand = 1000, counted_at = NULL, count_key = NULL;
     UPDATE stockroute.node SET seq_min = NULL, seq_max = NULL, seq_count = 0, last_event_at = NULL,
                                last_occurred_at = NULL;
