@@ -25,6 +25,8 @@ CREATE INDEX node_status_change_node_idx ON stockroute.node_status_change (node_
 
 COMMENT ON TABLE stockroute.node_status_change IS
     'Each change of a node''s status made by set_node_status(): from, to, why, who and when';
+COMMENT ON COLUMN stockroute.node_status_change.old_status IS 'the node''s status before the change';
+COMMENT ON COLUMN stockroute.node_status_change.new_status IS 'the status set: active, draining or offline';
 COMMENT ON COLUMN stockroute.node_status_change.reason IS 'why the status changed, as the operator said (at most 1000 bytes)';
 COMMENT ON COLUMN stockroute.node_status_change.changed_by IS 'the role that changed it (its default, CURRENT_USER, which no caller may set)';
 
@@ -39,6 +41,7 @@ CREATE TABLE stockroute.alert_ack (
 
 COMMENT ON TABLE stockroute.alert_ack IS
     'An operator has seen an open alert and taken it on: who, when, with what note. The alert stays open until its condition clears (or resolve_alert() for drift)';
+COMMENT ON COLUMN stockroute.alert_ack.note IS 'what the operator said on taking the alert on (at most 1000 bytes)';
 COMMENT ON COLUMN stockroute.alert_ack.acknowledged_by IS
     'the role that acknowledged it (its default, CURRENT_USER, which no caller may set)';
 
@@ -66,6 +69,9 @@ COMMENT ON COLUMN stockroute.intervention.action IS
     'what was done, a lower-case word: set_node_status, commit, release, reject, reconcile, acknowledge_alert, ...';
 COMMENT ON COLUMN stockroute.intervention.args IS 'the arguments it was called with, by name';
 COMMENT ON COLUMN stockroute.intervention.ok IS 'whether it succeeded; a refused or failed one has sqlstate and error';
+COMMENT ON COLUMN stockroute.intervention.result IS 'what the call returned, when it succeeded';
+COMMENT ON COLUMN stockroute.intervention.sqlstate IS 'the SQLSTATE it was refused or failed with';
+COMMENT ON COLUMN stockroute.intervention.error IS 'the error message it was refused or failed with (at most 4000 bytes); NULL exactly when ok';
 COMMENT ON COLUMN stockroute.intervention.actor IS
     'who, as the tool knows them (the console: its operator name and the client address); not checked';
 COMMENT ON COLUMN stockroute.intervention.db_role IS
