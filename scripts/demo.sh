@@ -48,12 +48,13 @@ SQL
         pids+=($!)
     done
     # all shoppers at the gate, then open it
+    waiting=0
     for i in $(seq 1 600); do
-        [ "$(psql -X -At -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")" = "$shoppers" ] &&
-            break
+        waiting=$(psql -X -At -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        [ "$waiting" = "$shoppers" ] && break
         sleep 0.1
     done
-    echo "All $shoppers sessions are waiting at the gate; opening it."
+    echo "$waiting of $shoppers sessions are waiting at the gate; opening it."
     echo "SELECT pg_advisory_unlock($gate);" >&"${GATE[1]}"
     for i in "${pids[@]}"; do wait "$i"; done
     exec {GATE[1]}>&-
